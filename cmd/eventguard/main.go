@@ -1,0 +1,110 @@
+// Command eventguard is a Kafka sidecar that makes event contracts
+// executable: it validates events against a schema registry on the way to
+// Kafka and on the way back, stamps trace and feature headers, and
+// dead-letters what does not pass.
+//
+// Usage:
+//
+//	eventguard run --config FILE      the sidecar
+//	eventguard run --config-test ...  validate the config and exit
+//	eventguard dev                    embedded Kafka and registry, example contracts
+//	eventguard contracts check DIR    golden payloads against their schemas
+//	eventguard contracts register DIR register a contracts folder
+//	eventguard version                version, commit, Go version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = ""
+)
+
+const usage = `eventguard: event contracts, executable, next to every service.
+
+Usage:
+  eventguard run [--config FILE] [--config-test]
+  eventguard dev [--brokers HOST:PORT,...] [--registry URL] [--config FILE] [--contracts DIR]
+  eventguard contracts check [--registry URL] [DIR]
+  eventguard contracts register --registry URL [DIR]
+  eventguard version
+
+Run 'eventguard COMMAND -h' for a command's flags.
+`
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// exitCode carries a process exit status through an error.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+// Main runs the command line and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "dev":
+		err = cmdDev(ctx, args[1:], stdout, stderr)
+	case "contracts":
+		err = cmdContracts(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		printVersion(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "eventguard: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var code exitCode
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &code):
+		return int(code)
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintf(stderr, "eventguard: %v\n", err)
+		return 1
+	}
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM; a second one
+// exits at once with status 1.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ch:
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		<-ch
+		fmt.Fprintln(os.Stderr, "eventguard: second signal, exiting now")
+		os.Exit(1)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}

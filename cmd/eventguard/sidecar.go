@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/eventguard/eventguard/config"
+	"github.com/eventguard/eventguard/kafka"
+	"github.com/eventguard/eventguard/produce"
+	"github.com/eventguard/eventguard/proxy"
+	"github.com/eventguard/eventguard/validate"
+)
+
+// sidecar is the wired process: clients, pipeline, listeners.
+type sidecar struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	kcl      *kgo.Client
+	reg      *sr.Client
+	resolver *validate.Resolver
+	monitor  *kafka.Monitor
+	pipeline *produce.Pipeline
+	prom     *prometheus.Registry
+
+	stopping    atomic.Bool
+	registryErr atomic.Pointer[error]
+
+	// addrs are the bound listener addresses, by name, once serving.
+	mu    sync.Mutex
+	addrs map[string]string
+}
+
+func newSidecar(cfg *config.Config, log *slog.Logger) (*sidecar, error) {
+	kcl, err := kafka.NewClient(cfg.Kafka, log)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := validate.NewRegistryClient(cfg.Registry)
+	if err != nil {
+		kcl.Close()
+		return nil, err
+	}
+	s := &sidecar{cfg: cfg, log: log, kcl: kcl, reg: reg, addrs: map[string]string{}}
+	s.prom = prometheus.NewRegistry()
+	s.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.resolver = validate.NewResolver(reg, validate.Options{LatestTTL: cfg.Registry.LatestTTL, Timeout: cfg.Registry.Timeout})
+	s.monitor = kafka.NewMonitor(kcl, 2*time.Second)
+	notChecked := error(errors.New("registry not reached yet"))
+	s.registryErr.Store(&notChecked)
+	s.pipeline = produce.New(cfg, produce.Options{
+		Resolver:     s.resolver,
+		Producer:     kcl,
+		KafkaErr:     s.monitor.Err,
+		Logger:       log,
+		Deprecations: produce.NewDeprecations(cfg.Deprecations, log, nil),
+	})
+	return s, nil
+}
+
+// listen binds every configured listener first, so a bad address fails
+// startup at once.
+func (s *sidecar) listen() (map[string]net.Listener, error) {
+	lns := map[string]net.Listener{}
+	for name, addr := range map[string]string{"http": s.cfg.Listen.HTTP, "admin": s.cfg.Listen.Admin} {
+		if addr == config.ListenerOff {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listen.%s: %w", name, err)
+		}
+		lns[name] = ln
+		s.mu.Lock()
+		s.addrs[name] = ln.Addr().String()
+		s.mu.Unlock()
+	}
+	return lns, nil
+}
+
+// run serves until ctx is cancelled, then stops gracefully: readiness fails,
+// the drain delay passes, listeners stop accepting, in-flight produces are
+// answered, the producer is flushed, and the clients close.
+func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.monitor.Run(bg) }()
+	go func() { defer wg.Done(); s.watchRegistry(bg) }()
+
+	servers := map[string]*http.Server{}
+	errc := make(chan error, len(lns))
+	for name, ln := range lns {
+		var h http.Handler
+		switch name {
+		case "http":
+			h = proxy.NewHTTP(s.pipeline, s.cfg.Limits.MaxBodyBytes, s.cfg.Registry.URL, s.log).Handler()
+		case "admin":
+			h = s.adminHandler()
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		servers[name] = srv
+		go func(name string, ln net.Listener) {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve %s on %s: %w", name, ln.Addr(), err)
+			}
+		}(name, ln)
+		s.log.Info("listening", "listener", name, "addr", ln.Addr().String())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.log.Info("stopping", "drain_delay", s.cfg.Shutdown.DrainDelay.String(), "grace_period", s.cfg.Shutdown.GracePeriod.String())
+	s.stopping.Store(true)
+	if d := s.cfg.Shutdown.DrainDelay; d > 0 && runErr == nil {
+		time.Sleep(d)
+	}
+	grace, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown.GracePeriod)
+	defer cancel()
+	if srv := servers["http"]; srv != nil {
+		if err := srv.Shutdown(grace); err != nil {
+			s.log.Warn("http ingress did not drain in time", "error", err)
+		}
+	}
+	if err := s.pipeline.Close(grace); err != nil {
+		s.log.Warn("produce requests still in flight at the deadline", "error", err)
+	}
+	if err := s.kcl.Flush(grace); err != nil {
+		s.log.Warn("producer flush incomplete", "error", err)
+	}
+	s.kcl.Close()
+	if srv := servers["admin"]; srv != nil {
+		_ = srv.Shutdown(grace)
+	}
+	stopBG()
+	wg.Wait()
+	s.log.Info("stopped")
+	return runErr
+}
+
+// watchRegistry checks the registry answers, for readiness.
+func (s *sidecar) watchRegistry(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.Registry.Timeout)
+		// GET /config (the global compatibility level) is cheap and
+		// answered by every Confluent-compatible registry.
+		var global map[string]any
+		err := s.reg.Do(cctx, "GET", "/config", nil, &global)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			err = fmt.Errorf("registry %s: %w", s.cfg.Registry.URL, err)
+		}
+		s.registryErr.Store(&err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// readiness returns the checks and whether all pass.
+func (s *sidecar) readiness() (map[string]string, bool) {
+	checks := map[string]string{"kafka": "ok", "registry": "ok", "lifecycle": "ok"}
+	ok := true
+	if err := s.monitor.Err(); err != nil {
+		checks["kafka"], ok = err.Error(), false
+	}
+	if err := *s.registryErr.Load(); err != nil {
+		checks["registry"], ok = err.Error(), false
+	}
+	if s.stopping.Load() {
+		checks["lifecycle"], ok = "shutting down", false
+	}
+	return checks, ok
+}
+
+func (s *sidecar) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.prom, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "alive"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		checks, ok := s.readiness()
+		status := http.StatusOK
+		if !ok {
+			status = http.StatusServiceUnavailable
+		}
+		writeJSON(w, status, map[string]any{"ready": ok, "checks": checks})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

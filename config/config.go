@@ -1,0 +1,347 @@
+// Package config holds eventguard's configuration: the types, their defaults,
+// loading from YAML and the environment, and validation.
+//
+// The YAML keys are a public contract. Every field's doc comment states its
+// default; docs/config.md is generated from these comments (make docs) and a
+// test fails when it is stale.
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the whole sidecar configuration.
+type Config struct {
+	// Feature is the producing feature stamped on every produced record when
+	// the request does not name one in the Eventguard-Feature header.
+	// Default: "default".
+	Feature string `yaml:"feature"`
+
+	// Instance names this sidecar in dead-letter headers, logs and the
+	// catalog. Default: the host name (the pod name in Kubernetes).
+	Instance string `yaml:"instance"`
+
+	// Kafka configures the Kafka client.
+	Kafka Kafka `yaml:"kafka"`
+
+	// Registry configures the Confluent-compatible schema registry client.
+	Registry Registry `yaml:"registry"`
+
+	// Listen holds the listener addresses.
+	Listen Listen `yaml:"listen"`
+
+	// Topics is the produce allow-list with each topic's subject strategy.
+	// Default: empty (no topic may be produced to unless AllowAnyTopic).
+	Topics []Topic `yaml:"topics"`
+
+	// AllowAnyTopic allows producing to any topic that is not in Topics,
+	// as long as its subject (with the topic subject strategy) exists in
+	// the registry. `eventguard dev` turns it on. Default: false.
+	AllowAnyTopic bool `yaml:"allow_any_topic"`
+
+	// Limits bounds what one produce request may carry and how long it may take.
+	Limits Limits `yaml:"limits"`
+
+	// Subscriptions are the consume loops this sidecar runs for its app.
+	// Default: none.
+	Subscriptions []Subscription `yaml:"subscriptions"`
+
+	// Deprecations declares deprecated subject versions. Default: none.
+	Deprecations []Deprecation `yaml:"deprecations"`
+
+	// Log configures logging.
+	Log Log `yaml:"log"`
+
+	// Shutdown configures the graceful stop on SIGTERM.
+	Shutdown Shutdown `yaml:"shutdown"`
+
+	// GRPC configures the gRPC ingress beyond its listen address.
+	GRPC GRPC `yaml:"grpc"`
+
+	// Telemetry configures tracing.
+	Telemetry Telemetry `yaml:"telemetry"`
+}
+
+// Kafka configures the Kafka client used for producing and consuming.
+type Kafka struct {
+	// Brokers are the seed brokers, host:port. Default: ["127.0.0.1:9092"].
+	Brokers []string `yaml:"brokers"`
+
+	// ClientID is the Kafka client id. Default: "eventguard".
+	ClientID string `yaml:"client_id"`
+
+	// TLS configures TLS to the brokers. Default: off.
+	TLS TLS `yaml:"tls"`
+
+	// SASL configures SASL authentication. Default: off.
+	SASL SASL `yaml:"sasl"`
+
+	// Compression is the producer's batch compression: none, gzip, snappy,
+	// lz4 or zstd. Default: "snappy".
+	Compression string `yaml:"compression"`
+
+	// Linger is how long the producer waits to fill a batch. Default: 0
+	// (batches still form while a request to the broker is in flight).
+	Linger time.Duration `yaml:"linger"`
+
+	// MaxBufferedRecords bounds the records buffered in the producer; a
+	// produce request that would exceed it waits, and fails when its
+	// deadline passes. Default: 10000.
+	MaxBufferedRecords int `yaml:"max_buffered_records"`
+
+	// AutoCreateTopics lets the producer ask the broker to create a missing
+	// topic (the broker's auto.create.topics.enable must allow it too).
+	// `eventguard dev` turns it on. Default: false.
+	AutoCreateTopics bool `yaml:"auto_create_topics"`
+}
+
+// TLS configures a TLS client.
+type TLS struct {
+	// Enabled turns TLS on. Default: false.
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM bundle of CAs to trust. Default: the system pool.
+	CAFile string `yaml:"ca_file"`
+	// CertFile is the client certificate (PEM) for mutual TLS. Default: none.
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the client key (PEM) for mutual TLS. Default: none.
+	KeyFile string `yaml:"key_file"`
+	// ServerName overrides the name checked in the server certificate.
+	// Default: the host of the address dialled.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify disables certificate verification. Never use it in
+	// production. Default: false.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// SASL configures SASL authentication to the brokers.
+type SASL struct {
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty disables
+	// SASL. Default: "".
+	Mechanism string `yaml:"mechanism"`
+	// Username is the SASL user. Default: "".
+	Username string `yaml:"username"`
+	// Password is the SASL password; prefer PasswordFile or the
+	// EVENTGUARD_KAFKA_SASL_PASSWORD environment variable. Default: "".
+	Password string `yaml:"password"`
+	// PasswordFile is a file holding the password (a mounted Secret).
+	// Default: "".
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Registry configures the schema registry client.
+type Registry struct {
+	// URL is the registry's base URL. Default: "http://127.0.0.1:8081".
+	URL string `yaml:"url"`
+	// Username for HTTP basic auth. Default: "" (no auth).
+	Username string `yaml:"username"`
+	// Password for HTTP basic auth. Default: "".
+	Password string `yaml:"password"`
+	// PasswordFile is a file holding the basic-auth password. Default: "".
+	PasswordFile string `yaml:"password_file"`
+	// BearerToken is sent as "Authorization: Bearer ..."; prefer
+	// BearerTokenFile. Default: "".
+	BearerToken string `yaml:"bearer_token"`
+	// BearerTokenFile is a file holding the bearer token. Default: "".
+	BearerTokenFile string `yaml:"bearer_token_file"`
+	// Timeout bounds one registry request. Default: 5s.
+	Timeout time.Duration `yaml:"timeout"`
+	// LatestTTL is how long a subject's "latest version" is trusted before
+	// it is looked up again; schemas by id and by version never expire.
+	// Default: 30s.
+	LatestTTL time.Duration `yaml:"latest_ttl"`
+}
+
+// Listen holds listener addresses; an empty string turns a listener off.
+type Listen struct {
+	// HTTP is the HTTP ingress address. Keep it on loopback: only the app
+	// in the same pod should reach it. Default: "127.0.0.1:8080".
+	HTTP string `yaml:"http"`
+	// GRPC is the gRPC ingress address. Default: "127.0.0.1:9090".
+	GRPC string `yaml:"grpc"`
+	// Admin serves /metrics, /healthz, /readyz and /v1/catalog.
+	// Default: "0.0.0.0:9464".
+	Admin string `yaml:"admin"`
+}
+
+// Subject strategies name how a record's subject is derived.
+const (
+	// StrategyTopic uses "<topic>-value".
+	StrategyTopic = "topic"
+	// StrategyRecord uses the record's type.
+	StrategyRecord = "record"
+	// StrategyTopicRecord uses "<topic>-<type>".
+	StrategyTopicRecord = "topic_record"
+)
+
+// Topic is one entry of the produce allow-list.
+type Topic struct {
+	// Name is the Kafka topic. Required.
+	Name string `yaml:"name"`
+	// SubjectStrategy is topic, record or topic_record. Default: "topic".
+	SubjectStrategy string `yaml:"subject_strategy"`
+	// TypePointer is a JSON pointer into the value naming the record's type
+	// (for example "/event_type") for the record and topic_record
+	// strategies when the request does not give "type". Default: "".
+	TypePointer string `yaml:"type_pointer"`
+	// KeyRequired refuses records without a key. Default: false.
+	KeyRequired bool `yaml:"key_required"`
+	// Features, when not empty, are the only producing features allowed on
+	// this topic; others get 403. Default: empty (any feature).
+	Features []string `yaml:"features"`
+}
+
+// Limits bounds produce requests.
+type Limits struct {
+	// MaxBodyBytes bounds an HTTP request body. Default: 4194304 (4 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxRecordsPerRequest bounds the records of one request. Default: 1000.
+	MaxRecordsPerRequest int `yaml:"max_records_per_request"`
+	// MaxValueBytes bounds one record's value; keep it at or below the
+	// topic's max.message.bytes. Default: 1000000.
+	MaxValueBytes int `yaml:"max_value_bytes"`
+	// ProduceTimeout bounds a produce request from arrival to the broker's
+	// acknowledgement of all its records; past it the answer is 504.
+	// Default: 10s.
+	ProduceTimeout time.Duration `yaml:"produce_timeout"`
+}
+
+// Subscription is one consume loop delivering a topic's valid records to the app.
+type Subscription struct {
+	// Name identifies the subscription in logs, metrics and gRPC Subscribe.
+	// Required.
+	Name string `yaml:"name"`
+	// Topics are consumed. Required.
+	Topics []string `yaml:"topics"`
+	// Group is the Kafka consumer group. Default: the subscription name.
+	Group string `yaml:"group"`
+	// Deliver says where valid records go.
+	Deliver Deliver `yaml:"deliver"`
+	// DLQTopic receives records that fail. Default: "<topic>.dlq" for each
+	// consumed topic.
+	DLQTopic string `yaml:"dlq_topic"`
+	// Retry governs redelivery after a 5xx, a connection error or a timeout.
+	Retry Retry `yaml:"retry"`
+	// MaxInFlight bounds the records fetched but not yet finished across
+	// all partitions of the subscription. Default: 256.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// StartFrom is where a group with no committed offset starts: earliest
+	// or latest. Default: "earliest".
+	StartFrom string `yaml:"start_from"`
+}
+
+// Deliver names the delivery target: an HTTP URL or the gRPC Subscribe stream.
+type Deliver struct {
+	// URL receives each valid record as an HTTP POST. Default: "".
+	URL string `yaml:"url"`
+	// GRPC delivers over the gRPC Subscribe stream instead of HTTP.
+	// Default: false.
+	GRPC bool `yaml:"grpc"`
+	// Timeout bounds one delivery attempt. Default: 10s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Retry is an exponential backoff policy.
+type Retry struct {
+	// Attempts is the number of delivery attempts, the first included.
+	// Default: 5.
+	Attempts int `yaml:"attempts"`
+	// InitialBackoff is the wait after the first failure. Default: 100ms.
+	InitialBackoff time.Duration `yaml:"initial_backoff"`
+	// MaxBackoff caps the wait between attempts. Default: 10s.
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+}
+
+// Deprecation marks one subject version deprecated.
+type Deprecation struct {
+	// Subject is the deprecated subject. Required.
+	Subject string `yaml:"subject"`
+	// Version is the deprecated version. Required.
+	Version int `yaml:"version"`
+	// Sunset is the date (YYYY-MM-DD, UTC) after which AfterSunset applies.
+	// Required.
+	Sunset Date `yaml:"sunset"`
+	// Since is the date the version was deprecated, sent in the
+	// Deprecation response header. Default: none (the header then says
+	// "@0": deprecated, date not given).
+	Since Date `yaml:"since"`
+	// Owner is who to ask (a team or a channel). Default: "".
+	Owner string `yaml:"owner"`
+	// Replacement is the subject version to move to. Default: none.
+	Replacement *SubjectVersion `yaml:"replacement"`
+	// AfterSunset is warn or reject. Default: "warn".
+	AfterSunset string `yaml:"after_sunset"`
+}
+
+// SubjectVersion names one version of a subject.
+type SubjectVersion struct {
+	// Subject is the registry subject.
+	Subject string `yaml:"subject"`
+	// Version is the subject version.
+	Version int `yaml:"version"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default: "info".
+	Level string `yaml:"level"`
+	// Format is json or text. Default: "json" ("text" in eventguard dev).
+	Format string `yaml:"format"`
+}
+
+// Shutdown configures the graceful stop.
+type Shutdown struct {
+	// DrainDelay is how long the sidecar keeps serving with /readyz failing
+	// after SIGTERM, so load balancers stop sending. Default: 0s.
+	DrainDelay time.Duration `yaml:"drain_delay"`
+	// GracePeriod bounds the whole stop after the drain delay: in-flight
+	// produces answered, producer flushed, offsets committed. Default: 20s.
+	GracePeriod time.Duration `yaml:"grace_period"`
+}
+
+// GRPC configures the gRPC server.
+type GRPC struct {
+	// MaxRecvBytes bounds one received message. Default: 4194304 (4 MiB).
+	MaxRecvBytes int `yaml:"max_recv_bytes"`
+	// KeepaliveTime is the server's keepalive ping interval. Default: 2h.
+	KeepaliveTime time.Duration `yaml:"keepalive_time"`
+	// KeepaliveTimeout is how long a keepalive ping may go unanswered.
+	// Default: 20s.
+	KeepaliveTimeout time.Duration `yaml:"keepalive_timeout"`
+	// MaxStreamRequestsInFlight bounds produce requests a ProduceStream has
+	// accepted but not yet answered; the stream stops reading past it.
+	// Default: 8.
+	MaxStreamRequestsInFlight int `yaml:"max_stream_requests_in_flight"`
+}
+
+// Telemetry configures tracing. OTLP export itself is configured with the
+// standard OTEL_EXPORTER_OTLP_* environment variables.
+type Telemetry struct {
+	// Tracing turns span export on. Default: false (trace context is still
+	// propagated and stamped).
+	Tracing bool `yaml:"tracing"`
+	// SampleRatio is the ratio of new traces sampled; a sampled parent is
+	// always followed. Default: 0.01.
+	SampleRatio float64 `yaml:"sample_ratio"`
+}
+
+// Date is a calendar date in YAML as YYYY-MM-DD.
+type Date struct{ time.Time }
+
+// UnmarshalText parses YYYY-MM-DD.
+func (d *Date) UnmarshalText(b []byte) error {
+	t, err := time.Parse(time.DateOnly, string(b))
+	if err != nil {
+		return fmt.Errorf("want a date as YYYY-MM-DD, got %q", b)
+	}
+	d.Time = t
+	return nil
+}
+
+// MarshalText renders YYYY-MM-DD.
+func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return nil, nil
+	}
+	return []byte(d.Format(time.DateOnly)), nil
+}

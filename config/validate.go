@@ -1,0 +1,251 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// FieldError is one problem with one field.
+type FieldError struct {
+	// Path is the field's YAML path, such as "topics[2].subject_strategy".
+	Path string
+	// Msg says what is wrong.
+	Msg string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// topicName is Kafka's legal topic name.
+var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// Validate reports every problem at once, each a *FieldError naming the
+// field path, joined with errors.Join. Call it after the defaults are applied.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	if len(c.Kafka.Brokers) == 0 {
+		bad("kafka.brokers", "must name at least one broker")
+	}
+	for i, b := range c.Kafka.Brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			bad(fmt.Sprintf("kafka.brokers[%d]", i), "must be host:port, got %q", b)
+		}
+	}
+	switch c.Kafka.Compression {
+	case "none", "gzip", "snappy", "lz4", "zstd":
+	default:
+		bad("kafka.compression", "must be one of none, gzip, snappy, lz4, zstd, got %q", c.Kafka.Compression)
+	}
+	if c.Kafka.MaxBufferedRecords < 1 {
+		bad("kafka.max_buffered_records", "must be at least 1")
+	}
+	if c.Kafka.Linger < 0 {
+		bad("kafka.linger", "must not be negative")
+	}
+	tls := c.Kafka.TLS
+	if (tls.CertFile == "") != (tls.KeyFile == "") {
+		bad("kafka.tls", "cert_file and key_file go together")
+	}
+	if !tls.Enabled && (tls.CAFile != "" || tls.CertFile != "" || tls.ServerName != "") {
+		bad("kafka.tls.enabled", "must be true when other tls fields are set")
+	}
+	switch c.Kafka.SASL.Mechanism {
+	case "":
+		if c.Kafka.SASL.Username != "" {
+			bad("kafka.sasl.mechanism", "must be set when sasl.username is set")
+		}
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		if c.Kafka.SASL.Username == "" {
+			bad("kafka.sasl.username", "is required with sasl.mechanism %s", c.Kafka.SASL.Mechanism)
+		}
+		if c.Kafka.SASL.Password != "" && c.Kafka.SASL.PasswordFile != "" {
+			bad("kafka.sasl.password_file", "give password or password_file, not both")
+		}
+	default:
+		bad("kafka.sasl.mechanism", "must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, got %q", c.Kafka.SASL.Mechanism)
+	}
+
+	if u, err := url.Parse(c.Registry.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("registry.url", "must be an http or https URL, got %q", c.Registry.URL)
+	}
+	if c.Registry.BearerToken != "" || c.Registry.BearerTokenFile != "" {
+		if c.Registry.Username != "" {
+			bad("registry.bearer_token", "give basic auth or a bearer token, not both")
+		}
+	}
+	if c.Registry.Timeout <= 0 {
+		bad("registry.timeout", "must be positive")
+	}
+	if c.Registry.LatestTTL < 0 {
+		bad("registry.latest_ttl", "must not be negative")
+	}
+
+	for _, l := range []struct{ path, addr string }{
+		{"listen.http", c.Listen.HTTP}, {"listen.grpc", c.Listen.GRPC}, {"listen.admin", c.Listen.Admin},
+	} {
+		if l.addr == ListenerOff {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			bad(l.path, "must be host:port or %q, got %q", ListenerOff, l.addr)
+		}
+	}
+
+	seen := map[string]int{}
+	for i, t := range c.Topics {
+		p := fmt.Sprintf("topics[%d]", i)
+		if !topicName.MatchString(t.Name) {
+			bad(p+".name", "must be a Kafka topic name (letters, digits, '.', '_', '-'; 1 to 249), got %q", t.Name)
+		} else if j, dup := seen[t.Name]; dup {
+			bad(p+".name", "topic %q is already listed at topics[%d]", t.Name, j)
+		} else {
+			seen[t.Name] = i
+		}
+		switch t.SubjectStrategy {
+		case StrategyTopic, StrategyRecord, StrategyTopicRecord:
+		default:
+			bad(p+".subject_strategy", "must be one of topic, record, topic_record, got %q", t.SubjectStrategy)
+		}
+		if t.TypePointer != "" && !strings.HasPrefix(t.TypePointer, "/") {
+			bad(p+".type_pointer", "must be a JSON pointer starting with '/', got %q", t.TypePointer)
+		}
+	}
+
+	if c.Limits.MaxBodyBytes < 1 {
+		bad("limits.max_body_bytes", "must be at least 1")
+	}
+	if c.Limits.MaxRecordsPerRequest < 1 {
+		bad("limits.max_records_per_request", "must be at least 1")
+	}
+	if c.Limits.MaxValueBytes < 1 {
+		bad("limits.max_value_bytes", "must be at least 1")
+	}
+	if c.Limits.ProduceTimeout <= 0 {
+		bad("limits.produce_timeout", "must be positive")
+	}
+
+	names := map[string]int{}
+	for i, s := range c.Subscriptions {
+		p := fmt.Sprintf("subscriptions[%d]", i)
+		if s.Name == "" {
+			bad(p+".name", "is required")
+		} else if j, dup := names[s.Name]; dup {
+			bad(p+".name", "subscription %q is already defined at subscriptions[%d]", s.Name, j)
+		} else {
+			names[s.Name] = i
+		}
+		if len(s.Topics) == 0 {
+			bad(p+".topics", "must name at least one topic")
+		}
+		for j, t := range s.Topics {
+			if !topicName.MatchString(t) {
+				bad(fmt.Sprintf("%s.topics[%d]", p, j), "must be a Kafka topic name, got %q", t)
+			}
+		}
+		switch {
+		case s.Deliver.URL == "" && !s.Deliver.GRPC:
+			bad(p+".deliver", "must set url or grpc: true")
+		case s.Deliver.URL != "" && s.Deliver.GRPC:
+			bad(p+".deliver", "set url or grpc: true, not both")
+		case s.Deliver.URL != "":
+			if u, err := url.Parse(s.Deliver.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad(p+".deliver.url", "must be an http or https URL, got %q", s.Deliver.URL)
+			}
+		}
+		if s.Deliver.Timeout <= 0 {
+			bad(p+".deliver.timeout", "must be positive")
+		}
+		if s.DLQTopic != "" && !topicName.MatchString(s.DLQTopic) {
+			bad(p+".dlq_topic", "must be a Kafka topic name, got %q", s.DLQTopic)
+		}
+		for _, t := range s.Topics {
+			if t == s.DLQTopic {
+				bad(p+".dlq_topic", "must differ from the consumed topic %q", t)
+			}
+		}
+		if s.Retry.Attempts < 1 {
+			bad(p+".retry.attempts", "must be at least 1")
+		}
+		if s.Retry.InitialBackoff <= 0 {
+			bad(p+".retry.initial_backoff", "must be positive")
+		}
+		if s.Retry.MaxBackoff < s.Retry.InitialBackoff {
+			bad(p+".retry.max_backoff", "must be at least initial_backoff (%s)", s.Retry.InitialBackoff)
+		}
+		if s.MaxInFlight < 1 {
+			bad(p+".max_in_flight", "must be at least 1")
+		}
+		if s.StartFrom != "earliest" && s.StartFrom != "latest" {
+			bad(p+".start_from", "must be earliest or latest, got %q", s.StartFrom)
+		}
+	}
+
+	for i, d := range c.Deprecations {
+		p := fmt.Sprintf("deprecations[%d]", i)
+		if d.Subject == "" {
+			bad(p+".subject", "is required")
+		}
+		if d.Version < 1 {
+			bad(p+".version", "must be a version number (1 or more)")
+		}
+		if d.Sunset.IsZero() {
+			bad(p+".sunset", "is required (YYYY-MM-DD)")
+		}
+		if d.AfterSunset != "warn" && d.AfterSunset != "reject" {
+			bad(p+".after_sunset", "must be warn or reject, got %q", d.AfterSunset)
+		}
+		if r := d.Replacement; r != nil && (r.Subject == "" || r.Version < 1) {
+			bad(p+".replacement", "needs subject and version")
+		}
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be one of debug, info, warn, error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+	if c.Shutdown.DrainDelay < 0 {
+		bad("shutdown.drain_delay", "must not be negative")
+	}
+	if c.Shutdown.GracePeriod <= 0 {
+		bad("shutdown.grace_period", "must be positive")
+	}
+	if c.GRPC.MaxRecvBytes < 1024 {
+		bad("grpc.max_recv_bytes", "must be at least 1024")
+	}
+	if c.GRPC.MaxStreamRequestsInFlight < 1 {
+		bad("grpc.max_stream_requests_in_flight", "must be at least 1")
+	}
+	if c.Telemetry.SampleRatio < 0 || c.Telemetry.SampleRatio > 1 {
+		bad("telemetry.sample_ratio", "must be between 0 and 1")
+	}
+	return errors.Join(errs...)
+}
+
+// Topic returns the allow-list entry for name, or false.
+func (c *Config) Topic(name string) (Topic, bool) {
+	for _, t := range c.Topics {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Topic{}, false
+}
+
+// DLQTopicFor returns the dead-letter topic for a record consumed from topic.
+func (s *Subscription) DLQTopicFor(topic string) string {
+	if s.DLQTopic != "" {
+		return s.DLQTopic
+	}
+	return topic + ".dlq"
+}

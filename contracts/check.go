@@ -1,0 +1,124 @@
+package contracts
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/eventguard/eventguard/validate"
+)
+
+// Local serves a Set as a read-only registry, numbering schema ids in
+// registration order, so contracts can be compiled and checked offline.
+type Local struct {
+	byID  map[int]*Version
+	ids   map[*Version]int
+	bySub map[string][]*Version
+}
+
+var _ validate.Registry = (*Local)(nil)
+
+// Local returns the in-memory registry view of s.
+func (s *Set) Local() (*Local, error) {
+	ordered, err := s.Ordered()
+	if err != nil {
+		return nil, err
+	}
+	l := &Local{byID: map[int]*Version{}, ids: map[*Version]int{}, bySub: map[string][]*Version{}}
+	for i, v := range ordered {
+		l.byID[i+1] = v
+		l.ids[v] = i + 1
+		l.bySub[v.Subject] = append(l.bySub[v.Subject], v)
+	}
+	return l, nil
+}
+
+func notFound(msg string) error {
+	return &sr.ResponseError{StatusCode: 404, ErrorCode: 40403, Message: msg}
+}
+
+func schemaOf(v *Version) sr.Schema {
+	return sr.Schema{Schema: v.Schema, Type: sr.TypeJSON, References: v.References}
+}
+
+// SchemaByID implements validate.Registry.
+func (l *Local) SchemaByID(_ context.Context, id int) (sr.Schema, error) {
+	v, ok := l.byID[id]
+	if !ok {
+		return sr.Schema{}, notFound(fmt.Sprintf("schema %d not found", id))
+	}
+	return schemaOf(v), nil
+}
+
+// SchemaByVersion implements validate.Registry; version -1 is the latest.
+func (l *Local) SchemaByVersion(_ context.Context, subject string, version int) (sr.SubjectSchema, error) {
+	vs := l.bySub[subject]
+	if len(vs) == 0 {
+		return sr.SubjectSchema{}, &sr.ResponseError{StatusCode: 404, ErrorCode: 40401, Message: fmt.Sprintf("subject %q not found", subject)}
+	}
+	if version == -1 {
+		version = len(vs)
+	}
+	if version < 1 || version > len(vs) {
+		return sr.SubjectSchema{}, &sr.ResponseError{StatusCode: 404, ErrorCode: 40402, Message: fmt.Sprintf("version %d of subject %q not found", version, subject)}
+	}
+	v := vs[version-1]
+	return sr.SubjectSchema{Subject: subject, Version: version, ID: l.ids[v], Schema: schemaOf(v)}, nil
+}
+
+// SchemaVersionsByID implements validate.Registry.
+func (l *Local) SchemaVersionsByID(_ context.Context, id int) ([]sr.SubjectVersion, error) {
+	v, ok := l.byID[id]
+	if !ok {
+		return nil, notFound(fmt.Sprintf("schema %d not found", id))
+	}
+	return []sr.SubjectVersion{{Subject: v.Subject, Version: v.Version}}, nil
+}
+
+// Outcome is the check of one golden payload.
+type Outcome struct {
+	Subject string
+	Version int
+	File    string
+	// WantValid says which folder the payload is in.
+	WantValid bool
+	// Failure is the validation result (nil: the payload passed).
+	Failure *validate.Failure
+	// Err is set when the schema itself could not be used.
+	Err error
+}
+
+// OK reports whether the payload behaved as its folder says.
+func (o Outcome) OK() bool {
+	return o.Err == nil && (o.Failure == nil) == o.WantValid
+}
+
+// Check compiles every schema through res (a resolver over Local, or over a
+// real registry to check what is deployed) and validates every golden
+// payload: valid/ must pass, invalid/ must fail. Outcomes are sorted by file.
+func (s *Set) Check(ctx context.Context, res *validate.Resolver) []Outcome {
+	var out []Outcome
+	for _, sub := range s.Subjects {
+		for _, v := range sub.Versions {
+			sch, err := res.ByVersion(ctx, v.Subject, v.Version)
+			add := func(files map[string][]byte, want bool) {
+				for f, b := range files {
+					o := Outcome{Subject: v.Subject, Version: v.Version, File: f, WantValid: want, Err: err}
+					if err == nil {
+						o.Failure = sch.Validate(b)
+					}
+					out = append(out, o)
+				}
+			}
+			if err != nil && len(v.Valid)+len(v.Invalid) == 0 {
+				out = append(out, Outcome{Subject: v.Subject, Version: v.Version, File: v.Subject + "/" + fmt.Sprint(v.Version) + "/schema.json", Err: err})
+			}
+			add(v.Valid, true)
+			add(v.Invalid, false)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
+	return out
+}

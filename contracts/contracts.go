@@ -1,0 +1,253 @@
+// Package contracts reads a contracts folder (schemas, references and golden
+// payloads per subject version), registers it with a schema registry, and
+// checks the golden payloads against the schemas.
+//
+// Layout, one folder per registry subject:
+//
+//	<subject>/subject.yaml            description, owner, compatibility (optional)
+//	<subject>/<version>/schema.json   the JSON Schema
+//	<subject>/<version>/references.json  [{"name","subject","version"}] (optional)
+//	<subject>/<version>/valid/*.json     payloads that must pass
+//	<subject>/<version>/invalid/*.json   payloads that must fail
+package contracts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/sr"
+	"gopkg.in/yaml.v3"
+)
+
+// Version is one schema version of a subject with its golden payloads.
+type Version struct {
+	Subject    string
+	Version    int
+	Schema     string
+	References []sr.SchemaReference
+	// Valid and Invalid map a golden payload's file path to its bytes.
+	Valid, Invalid map[string][]byte
+}
+
+// Subject is one registry subject.
+type Subject struct {
+	Name          string
+	Description   string `yaml:"description"`
+	Owner         string `yaml:"owner"`
+	Compatibility string `yaml:"compatibility"`
+	Versions      []*Version
+}
+
+// Set is a loaded contracts folder.
+type Set struct {
+	Subjects []*Subject
+}
+
+// Load reads a contracts folder from fsys (rooted at the folder).
+func Load(fsys fs.FS) (*Set, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("read contracts: %w", err)
+	}
+	set := &Set{}
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		s, err := loadSubject(fsys, e.Name())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		set.Subjects = append(set.Subjects, s)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(set.Subjects) == 0 {
+		return nil, errors.New("read contracts: no subject folders found")
+	}
+	return set, nil
+}
+
+func loadSubject(fsys fs.FS, name string) (*Subject, error) {
+	s := &Subject{Name: name}
+	if b, err := fs.ReadFile(fsys, path.Join(name, "subject.yaml")); err == nil {
+		if err := yaml.Unmarshal(b, s); err != nil {
+			return nil, fmt.Errorf("%s/subject.yaml: %w", name, err)
+		}
+		s.Name = name
+	}
+	switch strings.ToUpper(s.Compatibility) {
+	case "", "NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE":
+		s.Compatibility = strings.ToUpper(s.Compatibility)
+	default:
+		return nil, fmt.Errorf("%s/subject.yaml: compatibility %q is not a registry compatibility level", name, s.Compatibility)
+	}
+	entries, err := fs.ReadDir(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("read subject %s: %w", name, err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		n, err := strconv.Atoi(e.Name())
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s/%s: version folders are named 1, 2, 3, ...", name, e.Name())
+		}
+		v, err := loadVersion(fsys, name, n)
+		if err != nil {
+			return nil, err
+		}
+		s.Versions = append(s.Versions, v)
+	}
+	sort.Slice(s.Versions, func(i, j int) bool { return s.Versions[i].Version < s.Versions[j].Version })
+	for i, v := range s.Versions {
+		if v.Version != i+1 {
+			return nil, fmt.Errorf("%s: versions must be 1..n without gaps; version %d is missing", name, i+1)
+		}
+	}
+	if len(s.Versions) == 0 {
+		return nil, fmt.Errorf("%s: no version folders", name)
+	}
+	return s, nil
+}
+
+func loadVersion(fsys fs.FS, subject string, n int) (*Version, error) {
+	dir := path.Join(subject, strconv.Itoa(n))
+	b, err := fs.ReadFile(fsys, path.Join(dir, "schema.json"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("%s/schema.json is not valid JSON", dir)
+	}
+	v := &Version{Subject: subject, Version: n, Schema: string(b), Valid: map[string][]byte{}, Invalid: map[string][]byte{}}
+	if rb, err := fs.ReadFile(fsys, path.Join(dir, "references.json")); err == nil {
+		if err := json.Unmarshal(rb, &v.References); err != nil {
+			return nil, fmt.Errorf("%s/references.json: %w", dir, err)
+		}
+	}
+	for _, kind := range []string{"valid", "invalid"} {
+		files, err := fs.Glob(fsys, path.Join(dir, kind, "*.json"))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			pb, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				return nil, err
+			}
+			if kind == "valid" {
+				v.Valid[f] = pb
+			} else {
+				v.Invalid[f] = pb
+			}
+		}
+	}
+	return v, nil
+}
+
+// Ordered returns every version, referenced subjects' versions before the
+// versions that reference them, otherwise by subject name and version.
+func (s *Set) Ordered() ([]*Version, error) {
+	var all []*Version
+	for _, sub := range s.Subjects {
+		all = append(all, sub.Versions...)
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if all[i].Subject != all[j].Subject {
+			return all[i].Subject < all[j].Subject
+		}
+		return all[i].Version < all[j].Version
+	})
+	done := map[string]bool{}
+	key := func(subject string, v int) string { return subject + "\x00" + strconv.Itoa(v) }
+	var out []*Version
+	for len(out) < len(all) {
+		progressed := false
+		for _, v := range all {
+			if done[key(v.Subject, v.Version)] {
+				continue
+			}
+			ready := v.Version == 1 || done[key(v.Subject, v.Version-1)]
+			for _, r := range v.References {
+				ready = ready && done[key(r.Subject, r.Version)]
+			}
+			if ready {
+				done[key(v.Subject, v.Version)] = true
+				out = append(out, v)
+				progressed = true
+			}
+		}
+		if !progressed {
+			var missing []string
+			for _, v := range all {
+				if !done[key(v.Subject, v.Version)] {
+					missing = append(missing, fmt.Sprintf("%s/%d", v.Subject, v.Version))
+				}
+			}
+			return nil, fmt.Errorf("references cannot be satisfied (missing or circular) for %s", strings.Join(missing, ", "))
+		}
+	}
+	return out, nil
+}
+
+// Registered is one version as the registry has it.
+type Registered struct {
+	Subject string
+	Version int // the registry's version number
+	ID      int
+	// Local is the folder's version number; it differs from Version when
+	// the registry already held other versions.
+	Local int
+}
+
+// SchemaClient is the part of the registry client Register needs; *sr.Client
+// implements it.
+type SchemaClient interface {
+	CreateSchema(ctx context.Context, subject string, s sr.Schema) (sr.SubjectSchema, error)
+	SetCompatibility(ctx context.Context, compat sr.SetCompatibility, subjects ...string) []sr.CompatibilityResult
+}
+
+// Register registers every version in order, setting each subject's
+// compatibility level first when the folder declares one. Registering a
+// schema the registry already holds returns its existing id and version.
+func (s *Set) Register(ctx context.Context, cl SchemaClient) ([]Registered, error) {
+	ordered, err := s.Ordered()
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range s.Subjects {
+		if sub.Compatibility == "" {
+			continue
+		}
+		var lvl sr.CompatibilityLevel
+		if err := lvl.UnmarshalText([]byte(sub.Compatibility)); err != nil {
+			return nil, fmt.Errorf("subject %s: %w", sub.Name, err)
+		}
+		for _, r := range cl.SetCompatibility(ctx, sr.SetCompatibility{Level: lvl}, sub.Name) {
+			if r.Err != nil {
+				return nil, fmt.Errorf("set compatibility of subject %q: %w", sub.Name, r.Err)
+			}
+		}
+	}
+	var out []Registered
+	for _, v := range ordered {
+		ss, err := cl.CreateSchema(ctx, v.Subject, sr.Schema{Schema: v.Schema, Type: sr.TypeJSON, References: v.References})
+		if err != nil {
+			return out, fmt.Errorf("register subject %q version %d: %w", v.Subject, v.Version, err)
+		}
+		out = append(out, Registered{Subject: v.Subject, Version: ss.Version, ID: ss.ID, Local: v.Version})
+	}
+	return out, nil
+}

@@ -1,0 +1,73 @@
+package jsonvalue
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+func readFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+// benchDocs are the documents of the benchmarks: the example event as sent
+// (about 200 bytes) and padded with an attributes object (about 1 KB).
+var benchDocs = []struct{ name, file string }{
+	{"small", "testdata/valid/pet_weight_updated.json"},
+	{"1KB", "testdata/valid/pet_weight_updated_padded.json"},
+}
+
+func benchEach(b *testing.B, fn func(b *testing.B, data []byte)) {
+	for _, d := range benchDocs {
+		data, err := readFile(d.file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(d.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			fn(b, data)
+		})
+	}
+}
+
+var sink any
+
+func BenchmarkParse(b *testing.B) {
+	benchEach(b, func(b *testing.B, data []byte) {
+		for b.Loop() {
+			v, err := Parse(data, Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink = v
+		}
+	})
+}
+
+func BenchmarkEncodingJSON(b *testing.B) {
+	benchEach(b, func(b *testing.B, data []byte) {
+		for b.Loop() {
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				b.Fatal(err)
+			}
+			sink = v
+		}
+	})
+}
+
+func BenchmarkJSONSchemaUnmarshal(b *testing.B) {
+	benchEach(b, func(b *testing.B, data []byte) {
+		for b.Loop() {
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink = v
+		}
+	})
+}

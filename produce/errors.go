@@ -1,0 +1,96 @@
+package produce
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Kind classifies a failure for the transports: HTTP maps it to a status,
+// gRPC to a code. A client mistake is never KindInternal.
+type Kind int
+
+// The kinds of failure.
+const (
+	KindBadRequest  Kind = iota + 1 // 400 / InvalidArgument
+	KindForbidden                   // 403 / PermissionDenied
+	KindNotFound                    // 404 / NotFound
+	KindTooLarge                    // 413 / InvalidArgument (ResourceExhausted for messages)
+	KindInvalid                     // 422 / InvalidArgument with BadRequest details
+	KindOverloaded                  // 429 / ResourceExhausted
+	KindUnavailable                 // 503 / Unavailable
+	KindTimeout                     // 504 / DeadlineExceeded
+	KindInternal                    // 500 / Internal: a bug
+)
+
+// HTTPStatus is the status code for k.
+func (k Kind) HTTPStatus() int {
+	switch k {
+	case KindBadRequest:
+		return http.StatusBadRequest
+	case KindForbidden:
+		return http.StatusForbidden
+	case KindNotFound:
+		return http.StatusNotFound
+	case KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case KindInvalid:
+		return http.StatusUnprocessableEntity
+	case KindOverloaded:
+		return http.StatusTooManyRequests
+	case KindUnavailable:
+		return http.StatusServiceUnavailable
+	case KindTimeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// Error codes in request-level and record-level errors. They are part of the
+// API: they never change silently.
+const (
+	CodeBadRequest        = "bad_request"
+	CodeMalformedRequest  = "malformed_request"
+	CodeEmptyBatch        = "empty_batch"
+	CodeTooManyRecords    = "too_many_records"
+	CodeBodyTooLarge      = "body_too_large"
+	CodeUnsupportedMedia  = "unsupported_media_type"
+	CodeTopicNotAllowed   = "topic_not_allowed"
+	CodeFeatureNotAllowed = "feature_not_allowed"
+	CodeInvalidTopic      = "invalid_topic"
+	CodeInvalidFeature    = "invalid_feature"
+	CodeInvalidRecords    = "invalid_records"
+	CodeSchemaNotFound    = "schema_not_found"
+	CodeUnusableSchema    = "unusable_schema"
+	CodeValueTooLarge     = "value_too_large"
+	CodeReservedHeader    = "reserved_header"
+	CodeInvalidEventID    = "invalid_event_id"
+	CodeTypeRequired      = "type_required"
+	CodeKeyRequired       = "key_required"
+	CodeConflictingPins   = "conflicting_pins"
+	CodeDeprecated        = "deprecated_version_sunset"
+	CodeRegistryDown      = "registry_unavailable"
+	CodeKafkaDown         = "kafka_unavailable"
+	CodeKafkaRejected     = "kafka_rejected"
+	CodeTopicNotFound     = "topic_not_found"
+	CodeTimeout           = "timeout"
+	CodeOverloaded        = "overloaded"
+	CodeShuttingDown      = "shutting_down"
+	CodeInternal          = "internal"
+)
+
+// Error is a request-level failure.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	// RetryAfter, when set, is sent as Retry-After (HTTP) or retry info (gRPC).
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(k Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: k, Code: code, Message: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,315 @@
+// Package proxy is eventguard's ingress: the HTTP and gRPC transports that
+// decode produce requests, hand them to the produce pipeline and encode its
+// answers and errors. Transports hold no produce logic of their own.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/eventguard/eventguard/produce"
+	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/validate"
+)
+
+// FeatureHeader names the producing feature on an HTTP request.
+const FeatureHeader = "Eventguard-Feature"
+
+// Producer is the pipeline the transports call; *produce.Pipeline implements it.
+type Producer interface {
+	Produce(ctx context.Context, req *produce.Request) *produce.Response
+}
+
+// HTTP serves the HTTP ingress.
+type HTTP struct {
+	p           Producer
+	maxBody     int64
+	registryURL string
+	log         *slog.Logger
+	// Panics counts handler panics recovered (a bug, answered with 500).
+	Panics atomic.Int64
+}
+
+// NewHTTP returns the HTTP ingress. registryURL is used in Link headers that
+// point at replacement schema versions.
+func NewHTTP(p Producer, maxBody int64, registryURL string, log *slog.Logger) *HTTP {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &HTTP{p: p, maxBody: maxBody, registryURL: registryURL, log: log}
+}
+
+// Handler returns the routes.
+func (h *HTTP) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/topics/{topic}/records", h.produce)
+	mux.HandleFunc("/v1/topics/{topic}/records", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", r.Method))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no_route", fmt.Sprintf("no route for %s %s; produce with POST /v1/topics/{topic}/records", r.Method, r.URL.Path))
+	})
+	return h.recoverer(mux)
+}
+
+func (h *HTTP) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.Panics.Add(1)
+				h.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+				writeError(w, http.StatusInternalServerError, produce.CodeInternal, "eventguard failed on this request (a bug; it was logged)")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wireRequest is the JSON body of POST /v1/topics/{topic}/records.
+type wireRequest struct {
+	Records []wireRecord `json:"records"`
+	Partial bool         `json:"partial"`
+}
+
+type wireRecord struct {
+	Key           *string           `json:"key"`
+	Value         json.RawMessage   `json:"value"`
+	Headers       map[string]string `json:"headers"`
+	ID            string            `json:"id"`
+	Type          string            `json:"type"`
+	SchemaID      int               `json:"schema_id"`
+	SchemaVersion int               `json:"schema_version"`
+}
+
+type wireError struct {
+	Code       string               `json:"code"`
+	Message    string               `json:"message"`
+	Violations []validate.Violation `json:"violations,omitempty"`
+}
+
+type wireResult struct {
+	Index         int        `json:"index"`
+	Partition     *int32     `json:"partition,omitempty"`
+	Offset        *int64     `json:"offset,omitempty"`
+	Subject       string     `json:"subject,omitempty"`
+	SchemaID      int        `json:"schema_id,omitempty"`
+	SchemaVersion int        `json:"schema_version,omitempty"`
+	EventID       string     `json:"event_id,omitempty"`
+	Error         *wireError `json:"error,omitempty"`
+}
+
+type wireResponse struct {
+	Error   *wireError   `json:"error,omitempty"`
+	Results []wireResult `json:"results,omitempty"`
+}
+
+func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		writeError(w, http.StatusUnsupportedMediaType, produce.CodeUnsupportedMedia, fmt.Sprintf("Content-Type is %q; send application/json", ct))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, produce.CodeBodyTooLarge, fmt.Sprintf("request body is over %d bytes (limits.max_body_bytes)", h.maxBody))
+			return
+		}
+		writeError(w, http.StatusBadRequest, produce.CodeMalformedRequest, "reading the request body: "+err.Error())
+		return
+	}
+	req, msg := decodeRequest(body)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, produce.CodeMalformedRequest, msg)
+		return
+	}
+	req.Topic = r.PathValue("topic")
+	req.Feature = r.Header.Get(FeatureHeader)
+
+	ctx := telemetry.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	resp := h.p.Produce(ctx, req)
+	h.writeResponse(w, req, resp)
+}
+
+func isJSON(ct string) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || cs == "utf-8" || cs == "UTF-8"
+}
+
+// decodeRequest parses the body; the message names what was wrong and where.
+func decodeRequest(body []byte) (*produce.Request, string) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var wr wireRequest
+	if err := dec.Decode(&wr); err != nil {
+		return nil, "request body is not a valid produce request: " + describeJSONError(err, body)
+	}
+	if dec.More() {
+		return nil, "request body has data after the JSON object"
+	}
+	if wr.Records == nil {
+		return nil, `request body has no "records" array`
+	}
+	req := &produce.Request{Partial: wr.Partial, Records: make([]produce.Record, len(wr.Records))}
+	for i, x := range wr.Records {
+		if len(x.Value) == 0 {
+			return nil, fmt.Sprintf("records[%d].value is missing", i)
+		}
+		rec := produce.Record{Value: x.Value, ID: x.ID, Type: x.Type, SchemaID: x.SchemaID, SchemaVersion: x.SchemaVersion}
+		if x.SchemaID < 0 {
+			return nil, fmt.Sprintf("records[%d].schema_id must be positive", i)
+		}
+		if x.SchemaVersion < 0 {
+			return nil, fmt.Sprintf("records[%d].schema_version must be positive", i)
+		}
+		if x.Key != nil {
+			rec.Key = []byte(*x.Key)
+		}
+		if len(x.Headers) > 0 {
+			rec.Headers = make([]produce.Header, 0, len(x.Headers))
+			for k, v := range x.Headers {
+				if k == "" {
+					return nil, fmt.Sprintf("records[%d].headers has an empty header name", i)
+				}
+				rec.Headers = append(rec.Headers, produce.Header{Key: k, Value: []byte(v)})
+			}
+			sortHeaders(rec.Headers)
+		}
+		req.Records[i] = rec
+	}
+	return req, ""
+}
+
+func sortHeaders(hs []produce.Header) {
+	for i := 1; i < len(hs); i++ {
+		for j := i; j > 0 && hs[j].Key < hs[j-1].Key; j-- {
+			hs[j], hs[j-1] = hs[j-1], hs[j]
+		}
+	}
+}
+
+func describeJSONError(err error, body []byte) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return fmt.Sprintf("field %s must be %s, got JSON %s (at byte %d)", field, jsonTypeName(te.Type.String()), te.Value, te.Offset)
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("the body ends early (after %d bytes)", len(body))
+	default:
+		return err.Error()
+	}
+}
+
+func jsonTypeName(goType string) string {
+	switch goType {
+	case "string", "*string":
+		return "a string"
+	case "int", "int32", "int64":
+		return "an integer"
+	case "bool":
+		return "true or false"
+	case "map[string]string":
+		return "an object of string values"
+	case "[]proxy.wireRecord":
+		return "an array of records"
+	case "proxy.wireRequest":
+		return "an object"
+	default:
+		return goType
+	}
+}
+
+func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *produce.Response) {
+	hdr := w.Header()
+	h.deprecationHeaders(hdr, resp.Deprecations)
+	out := wireResponse{Results: make([]wireResult, len(resp.Results))}
+	anyFailed := false
+	for i := range resp.Results {
+		res := &resp.Results[i]
+		wr := wireResult{Index: res.Index, Subject: res.Subject, SchemaID: res.SchemaID, SchemaVersion: res.SchemaVersion, EventID: res.EventID}
+		if res.Produced {
+			wr.Partition, wr.Offset = &res.Partition, &res.Offset
+		}
+		if e := res.Err; e != nil {
+			anyFailed = true
+			wr.Error = &wireError{Code: e.Code, Message: e.Message, Violations: e.Violations}
+		}
+		out.Results[i] = wr
+	}
+	status := http.StatusOK
+	if e := resp.Err; e != nil {
+		status = e.Kind.HTTPStatus()
+		out.Error = &wireError{Code: e.Code, Message: e.Message}
+		if e.RetryAfter > 0 {
+			hdr.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		}
+	} else if anyFailed {
+		status = http.StatusMultiStatus
+	}
+	writeJSON(w, status, &out)
+}
+
+// deprecationHeaders sets RFC 9745 Deprecation, RFC 8594 Sunset and a Link
+// to the replacement version for the first deprecated version used.
+func (h *HTTP) deprecationHeaders(hdr http.Header, ns []produce.Notice) {
+	if len(ns) == 0 {
+		return
+	}
+	n := ns[0]
+	since := int64(0)
+	if !n.Since.IsZero() {
+		since = n.Since.Unix()
+	}
+	hdr.Set("Deprecation", "@"+strconv.FormatInt(since, 10))
+	hdr.Set("Sunset", n.Sunset.UTC().Format(http.TimeFormat))
+	if n.Replacement != nil {
+		hdr.Add("Link", fmt.Sprintf(`<%s/subjects/%s/versions/%d>; rel="successor-version"`, h.registryURL, n.Replacement.Subject, n.Replacement.Version))
+	}
+	for _, m := range ns {
+		hdr.Add("Eventguard-Deprecated", fmt.Sprintf("%s;version=%d;sunset=%s", m.Subject, m.Version, m.Sunset.Format(time.DateOnly)))
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, &wireResponse{Error: &wireError{Code: code, Message: msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"encoding the response failed"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}

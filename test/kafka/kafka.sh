@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# A real, single-node Apache Kafka broker (KRaft, combined broker+controller) for
+# tests, without Docker. The jars come from Maven Central through Maven (pom.xml
+# beside this script) and are cached; the broker runs as a plain java process.
+#
+#   kafka.sh up       resolve jars (once), format storage if needed, start, wait
+#   kafka.sh start    start again on existing data (no format), wait
+#   kafka.sh stop     stop the broker (SIGTERM, then SIGKILL after 30 s), keep data
+#   kafka.sh down     stop and delete the data dir
+#   kafka.sh status   exit 0 if the broker answers a Metadata request, 1 otherwise
+#   kafka.sh log      print the path of the broker log
+#   kafka.sh fetch    only fetch the jars and build the probe (CI warm-up)
+#
+# up and start end by printing, on stdout and nothing else:
+#   KAFKA_BROKERS=127.0.0.1:19092
+#   KAFKA_LOG=/tmp/eventguard-kafka-19092/broker.log
+#   KAFKA_DIR=/tmp/eventguard-kafka-19092
+# so `eval "$(test/kafka/kafka.sh up)"` sets them. Progress goes to stderr.
+#
+# Environment: KAFKA_PORT (19092; the controller listens on KAFKA_PORT+1),
+# KAFKA_DIR (${TMPDIR:-/tmp}/eventguard-kafka-$KAFKA_PORT), KAFKA_WAIT (seconds to
+# wait for the broker, 90), JAVA (java binary; else $JAVA_HOME/bin/java; else
+# java), KAFKA_HEAP_OPTS (-Xms256m -Xmx1g), KAFKA_JAVA_OPTS (more JVM options),
+# KAFKA_VERSION (the pinned version below), XDG_CACHE_HOME (jar cache root).
+set -euo pipefail
+
+# Pinned: the newest 4.x release that resolves and starts on Java 17 (see pom.xml
+# for the one dependency excluded). Keep in step with <kafka.version> in pom.xml.
+KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+root="$(cd "$here/../.." && pwd -P)"
+
+port="${KAFKA_PORT:-19092}"
+wait_s="${KAFKA_WAIT:-90}"
+if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65534)); then
+	echo "kafka.sh: KAFKA_PORT must be a port number below 65535, got '$port'" >&2
+	exit 2
+fi
+if ! [[ $wait_s =~ ^[0-9]{1,6}$ ]] || ((wait_s < 1)); then
+	echo "kafka.sh: KAFKA_WAIT must be a positive number of seconds, got '$wait_s'" >&2
+	exit 2
+fi
+cport=$((port + 1))
+brokers="127.0.0.1:$port"
+
+dir="${KAFKA_DIR:-${TMPDIR:-/tmp}/eventguard-kafka-$port}"
+[[ $dir == /* ]] || dir="$PWD/$dir"
+dir="${dir%/}"
+log="$dir/broker.log"
+pidfile="$dir/broker.pid"
+marker="$dir/.eventguard-kafka" # only a dir with this file is ever deleted
+
+cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/eventguard"
+kdir="$cache/kafka-$KAFKA_VERSION"
+lib="$kdir/lib"
+
+if [[ -n ${JAVA:-} ]]; then
+	java_bin="$JAVA"
+elif [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then
+	java_bin="$JAVA_HOME/bin/java"
+else
+	java_bin=java
+fi
+
+say() { echo "kafka.sh: $*" >&2; }
+die() {
+	say "$*"
+	exit 1
+}
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+# lock FD FILE: hold an exclusive lock on FILE through FD (no-op without flock).
+lock() {
+	eval "exec $1>\"\$2\""
+	if command -v flock >/dev/null; then
+		flock -w 600 "$1" || die "could not lock $2 within 600 s"
+	fi
+}
+
+# ---- jars --------------------------------------------------------------------
+
+ensure_jars() {
+	local want stamp tmp
+	want="$KAFKA_VERSION $(sha256sum "$here/pom.xml" | cut -c1-16)"
+	stamp="$lib/.complete"
+	[[ -f $stamp && "$(cat "$stamp")" == "$want" ]] && return 0
+	mkdir -p "$kdir"
+	lock 8 "$kdir/.lock"
+	if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+		exec 8>&-
+		return 0
+	fi
+	command -v mvn >/dev/null || die "Maven (mvn) is needed once to fetch the Kafka $KAFKA_VERSION jars (apt-get install maven)"
+	say "fetching Kafka $KAFKA_VERSION jars with Maven into $lib (once)"
+	local t0
+	t0="$(now)"
+	tmp="$kdir/lib.tmp.$$"
+	rm -rf "$tmp"
+	if ! mvn -B -q -f "$here/pom.xml" \
+		-Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$tmp" \
+		dependency:copy-dependencies >"$kdir/maven.log" 2>&1; then
+		tail -n 40 "$kdir/maven.log" >&2
+		rm -rf "$tmp"
+		die "Maven could not resolve the Kafka $KAFKA_VERSION jars (full output: $kdir/maven.log)"
+	fi
+	[[ -f $tmp/kafka_2.13-$KAFKA_VERSION.jar ]] || die "Maven ran but $tmp has no kafka_2.13-$KAFKA_VERSION.jar"
+	echo "$want" >"$tmp/.complete"
+	rm -rf "$lib"
+	mv "$tmp" "$lib"
+	exec 8>&-
+	say "jars ready in $(since "$t0") ($(find "$lib" -name '*.jar' | wc -l) jars)"
+}
+
+# ---- readiness probe ---------------------------------------------------------
+
+kwait=""
+ensure_kwait() {
+	[[ -n $kwait ]] && return 0
+	command -v go >/dev/null || die "go is needed to build the readiness probe test/kafka/kwait"
+	local key bin out
+	key="$(cat "$here/kwait/main.go" "$root/go.mod" "$root/go.sum" <(go version) | sha256sum | cut -c1-16)"
+	bin="$cache/bin/kwait-$key"
+	if [[ ! -x $bin ]]; then
+		mkdir -p "$cache/bin"
+		say "building the readiness probe (test/kafka/kwait)"
+		if ! out="$(cd "$root" && go build -o "$bin.tmp.$$" ./test/kafka/kwait 2>&1)"; then
+			rm -f "$bin.tmp.$$"
+			echo "$out" >&2
+			die "could not build test/kafka/kwait"
+		fi
+		mv -f "$bin.tmp.$$" "$bin"
+	fi
+	kwait="$bin"
+}
+
+# answering SECONDS [PID]: wait up to SECONDS for a Metadata answer (stop early if
+# PID dies).
+answering() {
+	ensure_kwait
+	"$kwait" -brokers "$brokers" -timeout "${1}s" ${2:+-pid "$2"} ${3:+-quiet}
+}
+
+# ---- process -----------------------------------------------------------------
+
+# The pid in the pid file, if that process is alive, not a zombie, and a broker.
+running_pid() {
+	local pid
+	[[ -f $pidfile ]] || return 1
+	pid="$(cat "$pidfile" 2>/dev/null || true)"
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	kill -0 "$pid" 2>/dev/null || return 1
+	if [[ -r /proc/$pid/stat ]]; then
+		local stat
+		stat="$(cat "/proc/$pid/stat" 2>/dev/null || true)"
+		stat="${stat##*) }"
+		[[ ${stat:0:1} != Z ]] || return 1
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $dir/server.properties" || return 1
+	fi
+	echo "$pid"
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+print_env() {
+	echo "KAFKA_BROKERS=$brokers"
+	echo "KAFKA_LOG=$log"
+	echo "KAFKA_DIR=$dir"
+}
+
+formatted() { [[ -f $dir/data/meta.properties && -f $dir/server.properties ]]; }
+
+write_config() {
+	mkdir -p "$dir/data"
+	touch "$marker"
+	cat >"$dir/server.properties" <<-EOF
+		# Written by test/kafka/kafka.sh: single-node KRaft, broker and controller in one process.
+		process.roles=broker,controller
+		node.id=1
+		controller.quorum.bootstrap.servers=127.0.0.1:$cport
+		listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+		advertised.listeners=PLAINTEXT://127.0.0.1:$port
+		listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+		inter.broker.listener.name=PLAINTEXT
+		controller.listener.names=CONTROLLER
+		log.dirs=$dir/data
+
+		# One broker: every internal topic has one replica.
+		offsets.topic.replication.factor=1
+		offsets.topic.num.partitions=1
+		transaction.state.log.replication.factor=1
+		transaction.state.log.min.isr=1
+		transaction.state.log.num.partitions=1
+		share.coordinator.state.topic.replication.factor=1
+		share.coordinator.state.topic.min.isr=1
+		default.replication.factor=1
+		min.insync.replicas=1
+
+		# Tests create topics on first use and join groups at once.
+		auto.create.topics.enable=true
+		num.partitions=1
+		group.initial.rebalance.delay.ms=0
+	EOF
+	write_log4j
+}
+
+write_log4j() {
+	cat >"$dir/log4j2.properties" <<-'EOF'
+		# Written by test/kafka/kafka.sh: everything to stdout, which goes to broker.log.
+		status = warn
+		appender.out.type = Console
+		appender.out.name = STDOUT
+		appender.out.target = SYSTEM_OUT
+		appender.out.layout.type = PatternLayout
+		appender.out.layout.pattern = [%d] %p %m (%c)%n
+		rootLogger.level = info
+		rootLogger.appenderRef.out.ref = STDOUT
+		logger.request.name = kafka.request.logger
+		logger.request.level = warn
+		logger.statechange.name = state.change.logger
+		logger.statechange.level = warn
+	EOF
+}
+
+# A cluster id as Kafka's Uuid prints it: 16 random bytes, URL-safe base64, no
+# padding, never starting with '-' (it would read as a command-line flag).
+cluster_id() {
+	local id
+	while :; do
+		id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+		[[ $id != -* ]] && break
+	done
+	echo "$id"
+}
+
+format_storage() {
+	write_config
+	say "formatting $dir/data (KRaft, standalone controller quorum)"
+	echo "=== kafka.sh format $(date -u +%FT%TZ) ===" >>"$log"
+	if ! "$java_bin" -Xmx256m -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$lib/*" \
+		kafka.tools.StorageTool format --standalone -t "$(cluster_id)" -c "$dir/server.properties" \
+		</dev/null >>"$log" 2>&1; then
+		tail -n 80 "$log" >&2
+		die "formatting the storage failed (log: $log)"
+	fi
+}
+
+launch() {
+	local p
+	for p in "$port" "$cport"; do
+		if port_busy "$p"; then
+			die "127.0.0.1:$p is already in use by another process (not the broker of $dir); stop it or set KAFKA_PORT"
+		fi
+	done
+	write_log4j
+	echo "=== kafka.sh start $(date -u +%FT%TZ) (Kafka $KAFKA_VERSION) ===" >>"$log"
+	local heap opts=()
+	heap="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
+	read -r -a opts <<<"$heap -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true -Dlog4j2.shutdownHookEnabled=false ${KAFKA_JAVA_OPTS:-}"
+	local setsid=()
+	command -v setsid >/dev/null && setsid=(setsid)
+	(
+		# The broker must not keep the caller's descriptors: a pipe held open
+		# would hang "$(kafka.sh up)", a held lock would block the next kafka.sh.
+		if [[ -d /proc/$BASHPID/fd ]]; then
+			for fd in /proc/"$BASHPID"/fd/*; do
+				fd="${fd##*/}"
+				if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+			done
+		else
+			exec 8>&- 9>&-
+		fi
+		cd "$dir"
+		# Not a process group leader here, so setsid execs in place: $! is java.
+		exec "${setsid[@]}" "$java_bin" "${opts[@]}" \
+			-Dlog4j2.configurationFile="$dir/log4j2.properties" \
+			-cp "$lib/*" kafka.Kafka "$dir/server.properties" \
+			</dev/null >>"$log" 2>&1
+	) &
+	echo $! >"$pidfile"
+}
+
+# wait_up PID T0: wait for the broker, print the variables, or fail with the log.
+wait_up() {
+	local pid="$1" t0="$2"
+	local rc=0
+	answering "$wait_s" "$pid" || rc=$?
+	if ((rc == 0)); then
+		say "broker $brokers (Kafka $KAFKA_VERSION, pid $pid) ready in $(since "$t0")"
+		print_env
+		return 0
+	fi
+	if ((rc == 3)); then
+		say "the broker process exited while starting; last 80 lines of $log:"
+	else
+		say "the broker did not answer within ${wait_s}s (KAFKA_WAIT); last 80 lines of $log:"
+	fi
+	tail -n 80 "$log" >&2 || true
+	if running_pid >/dev/null; then
+		say "stopping the unresponsive broker (data kept in $dir)"
+		stop_broker >/dev/null 2>&1 || true
+	fi
+	exit 1
+}
+
+stop_broker() {
+	local pid t0 i
+	if ! pid="$(running_pid)"; then
+		rm -f "$pidfile"
+		say "no broker running for $dir"
+		return 0
+	fi
+	t0="$(now)"
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 300; i++)); do # 30 s
+		running_pid >/dev/null || break
+		sleep 0.1
+	done
+	if running_pid >/dev/null; then
+		say "broker pid $pid still running after 30 s; sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			running_pid >/dev/null || break
+			sleep 0.1
+		done
+	fi
+	running_pid >/dev/null && die "broker pid $pid would not stop"
+	rm -f "$pidfile"
+	say "broker pid $pid stopped in $(since "$t0") (data kept in $dir)"
+}
+
+# ---- commands ----------------------------------------------------------------
+
+cmd_up() {
+	local t0 pid
+	t0="$(now)"
+	mkdir -p "$dir"
+	lock 9 "$dir/.lock"
+	if pid="$(running_pid)"; then
+		wait_up "$pid" "$t0"
+		return
+	fi
+	ensure_jars
+	ensure_kwait
+	formatted || format_storage
+	launch
+	wait_up "$(cat "$pidfile")" "$t0"
+}
+
+cmd_start() {
+	local t0 pid
+	t0="$(now)"
+	[[ -d $dir ]] || die "no broker data in $dir: use 'up'"
+	lock 9 "$dir/.lock"
+	if pid="$(running_pid)"; then
+		wait_up "$pid" "$t0"
+		return
+	fi
+	formatted || die "no formatted broker data in $dir: use 'up'"
+	ensure_jars
+	ensure_kwait
+	launch
+	wait_up "$(cat "$pidfile")" "$t0"
+}
+
+cmd_stop() {
+	[[ -d $dir ]] || {
+		say "no broker data in $dir"
+		return 0
+	}
+	lock 9 "$dir/.lock"
+	stop_broker
+}
+
+cmd_down() {
+	[[ -d $dir ]] || return 0
+	lock 9 "$dir/.lock"
+	stop_broker
+	if [[ -f $marker ]]; then
+		rm -rf "$dir"
+		say "removed $dir"
+	else
+		die "$dir was not made by kafka.sh (no $(basename "$marker")); not deleting it"
+	fi
+}
+
+cmd_status() {
+	local pid=""
+	pid="$(running_pid)" || pid=""
+	if answering 3 "" quiet; then
+		echo "answering on $brokers${pid:+ (pid $pid)}, data in $dir"
+		return 0
+	fi
+	echo "not answering on $brokers${pid:+ (pid $pid is running)}"
+	return 1
+}
+
+case "${1:-}" in
+up) cmd_up ;;
+start) cmd_start ;;
+stop) cmd_stop ;;
+down) cmd_down ;;
+status) cmd_status ;;
+log) echo "$log" ;;
+fetch)
+	ensure_jars
+	ensure_kwait
+	;;
+*)
+	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,442 @@
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/twmb/franz-go/pkg/sr"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/eventguard/eventguard/internal/jsonvalue"
+)
+
+// Errors a Resolver returns, wrapped with what was being resolved. Test them
+// with errors.Is.
+var (
+	// ErrNotFound: the registry has no such subject, version or schema id.
+	ErrNotFound = errors.New("not found in the schema registry")
+	// ErrUnavailable: the registry could not be asked (down, timing out,
+	// refusing our credentials) and nothing usable was cached.
+	ErrUnavailable = errors.New("schema registry unavailable")
+	// ErrBadSchema: the registered schema cannot be used to validate (not
+	// a JSON Schema, does not compile, or refers to a URL that is not a
+	// registry reference).
+	ErrBadSchema = errors.New("schema cannot be used")
+)
+
+// Registry is the part of a schema registry client the resolver uses;
+// *sr.Client implements it.
+type Registry interface {
+	SchemaByID(ctx context.Context, id int) (sr.Schema, error)
+	SchemaByVersion(ctx context.Context, subject string, version int) (sr.SubjectSchema, error)
+	SchemaVersionsByID(ctx context.Context, id int) ([]sr.SubjectVersion, error)
+}
+
+var _ Registry = (*sr.Client)(nil)
+
+// Observer receives cache outcomes; telemetry implements it. kind is "id",
+// "version" or "latest"; outcome is "hit", "miss", "stale" (served from cache
+// after a failed refresh) or "error".
+type Observer interface {
+	SchemaLookup(kind, outcome string)
+}
+
+// Options configure a Resolver. The zero value means the documented defaults.
+type Options struct {
+	// LatestTTL is how long a subject's latest version is trusted.
+	// Default: 30s.
+	LatestTTL time.Duration
+	// NotFoundTTL is how long a "not found" answer is remembered, so that a
+	// flood of unknown ids or subjects does not flood the registry.
+	// Default: 5s.
+	NotFoundTTL time.Duration
+	// Timeout bounds one registry call. Default: 5s.
+	Timeout time.Duration
+	// Limits bound the strict JSON decoder. Default: jsonvalue's defaults.
+	Limits jsonvalue.Limits
+	// Observer, if set, is told every cache outcome.
+	Observer Observer
+	// Now is the clock, for tests. Default: time.Now.
+	Now func() time.Time
+}
+
+type latestEntry struct {
+	schema  *Schema
+	checked time.Time
+}
+
+type versionKey struct {
+	subject string
+	version int
+}
+
+// Resolver finds and compiles schemas, caching them: by id and by
+// subject/version forever (the registry never changes those), a subject's
+// latest version for LatestTTL. One registry call is made per miss, however
+// many callers miss at once. When the registry is down, cached entries keep
+// serving, stale ones included.
+type Resolver struct {
+	reg  Registry
+	opts Options
+
+	mu           sync.RWMutex
+	compiledByID map[int]*Schema // unlabelled, shared by every label of an id
+	byID         map[int]*Schema // labelled with a registration, for consume
+	byVer        map[versionKey]*Schema
+	latest       map[string]*latestEntry
+	notFound     map[string]time.Time
+
+	flight singleflight.Group
+	// compileMu guards compiles: a jsonschema Compiler is not safe for
+	// concurrent use and compiles are rare.
+	compileMu sync.Mutex
+}
+
+// NewResolver returns a Resolver asking reg.
+func NewResolver(reg Registry, opts Options) *Resolver {
+	if opts.LatestTTL == 0 {
+		opts.LatestTTL = 30 * time.Second
+	}
+	if opts.NotFoundTTL == 0 {
+		opts.NotFoundTTL = 5 * time.Second
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Resolver{
+		reg:          reg,
+		opts:         opts,
+		compiledByID: map[int]*Schema{},
+		byID:         map[int]*Schema{},
+		byVer:        map[versionKey]*Schema{},
+		latest:       map[string]*latestEntry{},
+		notFound:     map[string]time.Time{},
+	}
+}
+
+func (r *Resolver) observe(kind, outcome string) {
+	if r.opts.Observer != nil {
+		r.opts.Observer.SchemaLookup(kind, outcome)
+	}
+}
+
+// ByID returns the schema with the given global id, labelled with the subject
+// and version of its first registration, or of its registration under
+// preferSubject when there is one (pass "" for no preference).
+func (r *Resolver) ByID(ctx context.Context, id int, preferSubject string) (*Schema, error) {
+	r.mu.RLock()
+	s, ok := r.byID[id]
+	r.mu.RUnlock()
+	if !ok {
+		r.observe("id", "miss")
+		var err error
+		if s, err = r.loadID(ctx, id); err != nil {
+			r.observe("id", "error")
+			return nil, fmt.Errorf("resolve schema id %d: %w", id, err)
+		}
+	} else {
+		r.observe("id", "hit")
+	}
+	if preferSubject != "" && s.Subject != preferSubject {
+		r.mu.RLock()
+		for k, v := range r.byVer {
+			if k.subject == preferSubject && v.ID == id {
+				s = v
+				break
+			}
+		}
+		r.mu.RUnlock()
+	}
+	return s, nil
+}
+
+// ByVersion returns version (1 or more) of subject.
+func (r *Resolver) ByVersion(ctx context.Context, subject string, version int) (*Schema, error) {
+	k := versionKey{subject, version}
+	r.mu.RLock()
+	s, ok := r.byVer[k]
+	r.mu.RUnlock()
+	if ok {
+		r.observe("version", "hit")
+		return s, nil
+	}
+	r.observe("version", "miss")
+	s, err := r.loadVersion(ctx, subject, version)
+	if err != nil {
+		r.observe("version", "error")
+		return nil, fmt.Errorf("resolve subject %q version %d: %w", subject, version, err)
+	}
+	return s, nil
+}
+
+// Latest returns the latest version of subject, looking it up again once
+// LatestTTL has passed. If that lookup fails for want of the registry, the
+// cached version keeps serving.
+func (r *Resolver) Latest(ctx context.Context, subject string) (*Schema, error) {
+	now := r.opts.Now()
+	r.mu.RLock()
+	e, ok := r.latest[subject]
+	r.mu.RUnlock()
+	if ok && now.Sub(e.checked) < r.opts.LatestTTL {
+		r.observe("latest", "hit")
+		return e.schema, nil
+	}
+	r.observe("latest", "miss")
+	s, err := r.loadVersion(ctx, subject, -1)
+	if err != nil {
+		if ok && errors.Is(err, ErrUnavailable) {
+			// Keep serving what we had; try again after another TTL.
+			r.observe("latest", "stale")
+			r.mu.Lock()
+			r.latest[subject] = &latestEntry{schema: e.schema, checked: now}
+			r.mu.Unlock()
+			return e.schema, nil
+		}
+		r.observe("latest", "error")
+		return nil, fmt.Errorf("resolve latest version of subject %q: %w", subject, err)
+	}
+	r.mu.Lock()
+	r.latest[subject] = &latestEntry{schema: s, checked: now}
+	r.mu.Unlock()
+	return s, nil
+}
+
+// rememberedNotFound reports whether key was recently found missing.
+func (r *Resolver) rememberedNotFound(key string) bool {
+	r.mu.RLock()
+	t, ok := r.notFound[key]
+	r.mu.RUnlock()
+	return ok && r.opts.Now().Sub(t) < r.opts.NotFoundTTL
+}
+
+func (r *Resolver) rememberNotFound(key string, err error) {
+	if !errors.Is(err, ErrNotFound) {
+		return
+	}
+	r.mu.Lock()
+	if len(r.notFound) > 10000 {
+		clear(r.notFound) // bounded: a flood of random ids cannot grow it without limit
+	}
+	r.notFound[key] = r.opts.Now()
+	r.mu.Unlock()
+}
+
+func (r *Resolver) loadVersion(ctx context.Context, subject string, version int) (*Schema, error) {
+	key := "v\x00" + subject + "\x00" + strconv.Itoa(version)
+	if r.rememberedNotFound(key) {
+		return nil, ErrNotFound
+	}
+	v, err, _ := r.flight.Do(key, func() (any, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Timeout)
+		defer cancel()
+		ss, err := r.reg.SchemaByVersion(cctx, subject, version)
+		if err != nil {
+			err = classify(err)
+			r.rememberNotFound(key, err)
+			return nil, err
+		}
+		base, err := r.compiled(cctx, ss.ID, ss.Schema)
+		if err != nil {
+			return nil, err
+		}
+		s := base.at(ss.Subject, ss.Version)
+		r.mu.Lock()
+		r.byVer[versionKey{ss.Subject, ss.Version}] = s
+		r.mu.Unlock()
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Schema), nil
+}
+
+func (r *Resolver) loadID(ctx context.Context, id int) (*Schema, error) {
+	key := "id\x00" + strconv.Itoa(id)
+	if r.rememberedNotFound(key) {
+		return nil, ErrNotFound
+	}
+	v, err, _ := r.flight.Do(key, func() (any, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Timeout)
+		defer cancel()
+		sch, err := r.reg.SchemaByID(cctx, id)
+		if err != nil {
+			err = classify(err)
+			r.rememberNotFound(key, err)
+			return nil, err
+		}
+		s, err := r.compiled(cctx, id, sch)
+		if err != nil {
+			return nil, err
+		}
+		// Label it with where it is registered, for headers and metrics.
+		usages, err := r.reg.SchemaVersionsByID(cctx, id)
+		if err != nil {
+			return nil, classify(err)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		labelled := s
+		for i, u := range usages {
+			l := s.at(u.Subject, u.Version)
+			if i == 0 {
+				labelled = l
+			}
+			if _, ok := r.byVer[versionKey{u.Subject, u.Version}]; !ok {
+				r.byVer[versionKey{u.Subject, u.Version}] = l
+			}
+		}
+		r.byID[id] = labelled
+		return labelled, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Schema), nil
+}
+
+// compiled returns the compiled schema for id, compiling sch on first use.
+func (r *Resolver) compiled(ctx context.Context, id int, sch sr.Schema) (*Schema, error) {
+	r.mu.RLock()
+	s, ok := r.compiledByID[id]
+	r.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
+	if sch.Type != sr.TypeJSON {
+		return nil, fmt.Errorf("%w: schema id %d is %s; eventguard validates JSON Schema only", ErrBadSchema, id, sch.Type)
+	}
+	r.compileMu.Lock()
+	defer r.compileMu.Unlock()
+	c, err := r.compile(ctx, id, sch)
+	if err != nil {
+		return nil, err
+	}
+	s = &Schema{ID: id, Metadata: sch.SchemaMetadata, compiled: c, limits: r.opts.Limits}
+	r.mu.Lock()
+	if prev, ok := r.compiledByID[id]; ok {
+		s = prev
+	} else {
+		r.compiledByID[id] = s
+	}
+	r.mu.Unlock()
+	return s, nil
+}
+
+// refusingLoader fails every URL: only resources added from the registry exist.
+type refusingLoader struct{}
+
+func (refusingLoader) Load(u string) (any, error) {
+	return nil, fmt.Errorf("%q is not a registry reference of this schema; eventguard never fetches URLs named in a schema", u)
+}
+
+// schemaBase is the base URL the main schema is added under when it has no
+// $id; relative reference names resolve against it.
+const schemaBase = "mem://registry/schemas/"
+
+func (r *Resolver) compile(ctx context.Context, id int, sch sr.Schema) (*jsonschema.Schema, error) {
+	c := jsonschema.NewCompiler()
+	c.UseLoader(refusingLoader{})
+	c.AssertFormat()
+	c.DefaultDraft(jsonschema.Draft7) // Confluent's JSON Schema default
+
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(sch.Schema))
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema id %d is not JSON: %v", ErrBadSchema, id, err)
+	}
+	mainURL := schemaBase + strconv.Itoa(id) + ".json"
+	if err := c.AddResource(mainURL, doc); err != nil {
+		return nil, fmt.Errorf("%w: schema id %d: %v", ErrBadSchema, id, err)
+	}
+	base := mainURL
+	if m, ok := doc.(map[string]any); ok {
+		if s, ok := m["$id"].(string); ok && s != "" {
+			base = s
+		}
+	}
+	seen := map[versionKey]bool{}
+	if err := r.addRefs(ctx, c, base, sch.References, seen, 0); err != nil {
+		return nil, fmt.Errorf("schema id %d: %w", id, err)
+	}
+	compiled, err := c.Compile(mainURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: schema id %d does not compile: %v", ErrBadSchema, id, err)
+	}
+	return compiled, nil
+}
+
+func (r *Resolver) addRefs(ctx context.Context, c *jsonschema.Compiler, base string, refs []sr.SchemaReference, seen map[versionKey]bool, depth int) error {
+	if depth > 32 {
+		return fmt.Errorf("%w: references nest deeper than 32", ErrBadSchema)
+	}
+	for _, ref := range refs {
+		k := versionKey{ref.Subject, ref.Version}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		ss, err := r.reg.SchemaByVersion(ctx, ref.Subject, ref.Version)
+		if err != nil {
+			return fmt.Errorf("reference %q (subject %q version %d): %w", ref.Name, ref.Subject, ref.Version, classify(err))
+		}
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(ss.Schema.Schema))
+		if err != nil {
+			return fmt.Errorf("%w: reference %q is not JSON: %v", ErrBadSchema, ref.Name, err)
+		}
+		for _, u := range refURLs(base, ref.Name) {
+			if err := c.AddResource(u, doc); err != nil {
+				return fmt.Errorf("%w: reference %q: %v", ErrBadSchema, ref.Name, err)
+			}
+		}
+		if err := r.addRefs(ctx, c, base, ss.References, seen, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refURLs returns the URLs a $ref naming a reference may resolve to.
+func refURLs(base, name string) []string {
+	u, err := url.Parse(name)
+	if err == nil && u.IsAbs() {
+		return []string{name}
+	}
+	urls := []string{}
+	if b, err := url.Parse(base); err == nil {
+		urls = append(urls, b.ResolveReference(u).String())
+	}
+	if b, _ := url.Parse(schemaBase); b != nil && base != schemaBase {
+		if s := b.ResolveReference(u).String(); len(urls) == 0 || urls[0] != s {
+			urls = append(urls, s)
+		}
+	}
+	return urls
+}
+
+// classify maps a registry client error onto ErrNotFound or ErrUnavailable.
+func classify(err error) error {
+	var re *sr.ResponseError
+	if errors.As(err, &re) {
+		switch {
+		case re.StatusCode == 404:
+			return fmt.Errorf("%w: %s", ErrNotFound, re.Message)
+		case re.StatusCode == 422 && re.ErrorCode == 42202:
+			return fmt.Errorf("%w: %s", ErrNotFound, re.Message) // invalid version
+		case re.StatusCode == 401 || re.StatusCode == 403:
+			return fmt.Errorf("%w: registry refused our credentials (HTTP %d): %s", ErrUnavailable, re.StatusCode, re.Message)
+		default:
+			return fmt.Errorf("%w: HTTP %d: %s", ErrUnavailable, re.StatusCode, re.Message)
+		}
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}

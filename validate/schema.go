@@ -1,0 +1,82 @@
+package validate
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/eventguard/eventguard/internal/jsonvalue"
+)
+
+// SubjectVersion is one place a schema is registered.
+type SubjectVersion struct {
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+// Schema is a compiled JSON Schema as registered: immutable and safe for
+// concurrent use.
+type Schema struct {
+	// ID is the registry's global schema id, the one in the wire format.
+	ID int
+	// Subject and Version say where this schema was found: the subject and
+	// version asked for on produce; on consume, the usage matching the
+	// topic's subject when there is one, else the first usage.
+	Subject string
+	Version int
+	// Metadata is the registry's schema metadata, if any.
+	Metadata *sr.SchemaMetadata
+
+	compiled *jsonschema.Schema
+	limits   jsonvalue.Limits
+}
+
+// at returns a copy of s labelled with a subject and version.
+func (s *Schema) at(subject string, version int) *Schema {
+	if s.Subject == subject && s.Version == version {
+		return s
+	}
+	c := *s
+	c.Subject, c.Version = subject, version
+	return &c
+}
+
+// Panics counts validator panics recovered since start; a non-zero value is a
+// bug in the JSON Schema engine that the strict decoder failed to prevent.
+var Panics atomic.Int64
+
+// Validate checks value (JSON text, without the wire-format header) and
+// returns nil when it passes, or a *Failure saying why not.
+func (s *Schema) Validate(value []byte) *Failure {
+	doc, err := jsonvalue.Parse(value, s.limits)
+	if err != nil {
+		return Malformed(err)
+	}
+	return s.ValidateValue(doc)
+}
+
+// ValidateValue checks an already decoded value (as returned by
+// jsonvalue.Parse).
+func (s *Schema) ValidateValue(doc any) (f *Failure) {
+	defer func() {
+		if r := recover(); r != nil {
+			Panics.Add(1)
+			f = &Failure{
+				Code:       CodeSchemaViolation,
+				Message:    fmt.Sprintf("value could not be validated against %s version %d: the validator failed (%v)", s.Subject, s.Version, r),
+				Violations: []Violation{{Keyword: "validator", Message: fmt.Sprint(r)}},
+			}
+		}
+	}()
+	err := s.compiled.Validate(doc)
+	if err == nil {
+		return nil
+	}
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return &Failure{Code: CodeSchemaViolation, Message: err.Error()}
+	}
+	return violations(s.Subject, s.Version, ve)
+}
