@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=...".
@@ -89,8 +90,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// signalContext is cancelled by the first SIGINT or SIGTERM; a second one
-// exits at once with status 1.
+// signalContext is cancelled by the first SIGINT or SIGTERM; a second one,
+// a second or more later, exits at once with status 1. (Signals closer
+// together are one signal delivered twice, as `timeout` and some process
+// managers do by signalling both the process and its group.)
 func signalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
@@ -102,7 +105,12 @@ func signalContext() (context.Context, func()) {
 		case <-ctx.Done():
 			return
 		}
-		<-ch
+		first := time.Now()
+		for range ch {
+			if time.Since(first) >= time.Second {
+				break
+			}
+		}
 		fmt.Fprintln(os.Stderr, "eventguard: second signal, exiting now")
 		os.Exit(1)
 	}()
