@@ -275,9 +275,9 @@ type Deprecation struct {
 
 // SubjectVersion names one version of a subject.
 type SubjectVersion struct {
-	// Subject is the registry subject.
+	// Subject is the registry subject. Required.
 	Subject string `yaml:"subject"`
-	// Version is the subject version.
+	// Version is the subject version. Required.
 	Version int `yaml:"version"`
 }
 
