@@ -24,7 +24,7 @@ func benchEach(b *testing.B, fn func(b *testing.B, data []byte)) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(d.name, func(b *testing.B) {
+		b.Run("doc="+d.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			fn(b, data)

@@ -1,6 +1,7 @@
 package jsonvalue
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"sync"
@@ -363,12 +364,35 @@ func (d *decoder) releaseSet() {
 	clear(s)
 }
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasStop reports whether any of the eight bytes in x is a stringStop byte:
+// one with the high bit set, one below 0x20, a quote or a backslash. It uses
+// the SWAR test for a byte below n, (x - n*lsb) &^ x & msb, which is exact
+// (as a whole, not per byte) when no byte has its high bit set; and when one
+// has, the answer is true anyway.
+func hasStop(x uint64) bool {
+	q := x ^ '"'*lsb
+	b := x ^ '\\'*lsb
+	return (x|(x-0x20*lsb)&^x|(q-lsb)&^q|(b-lsb)&^b)&msb != 0
+}
+
 // str decodes the string whose opening quote is at d.i.
 func (d *decoder) str() (string, *Error) {
 	start := d.i
 	data := d.data
 	i := start + 1
 	for i < len(data) {
+		// Skip eight plain bytes at a time while there are eight.
+		for i+8 <= len(data) && !hasStop(binary.LittleEndian.Uint64(data[i:])) {
+			i += 8
+		}
+		if i >= len(data) {
+			break
+		}
 		c := data[i]
 		if !stringStop[c] {
 			i++

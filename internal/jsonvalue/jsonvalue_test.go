@@ -422,3 +422,42 @@ func TestParseAfterErrorAndConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestHasStop(t *testing.T) {
+	// Every byte value in every lane, among plain neighbours.
+	for lane := range 8 {
+		for c := range 256 {
+			var w [8]byte
+			for i := range w {
+				w[i] = 'a'
+			}
+			w[lane] = byte(c)
+			x := uint64(0)
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(w[i])
+			}
+			if got := hasStop(x); got != stringStop[c] {
+				t.Fatalf("hasStop(lane %d = %#02x) = %v, want %v", lane, c, got, stringStop[c])
+			}
+		}
+	}
+	// Pairs of bytes, to catch borrows leaking between lanes.
+	for a := range 256 {
+		for b := range 256 {
+			for lane := range 7 {
+				var w [8]byte
+				for i := range w {
+					w[i] = ' '
+				}
+				w[lane], w[lane+1] = byte(a), byte(b)
+				x := uint64(0)
+				for i := 7; i >= 0; i-- {
+					x = x<<8 | uint64(w[i])
+				}
+				if got, want := hasStop(x), stringStop[a] || stringStop[b]; got != want {
+					t.Fatalf("hasStop(%#02x,%#02x at %d) = %v, want %v", a, b, lane, got, want)
+				}
+			}
+		}
+	}
+}
