@@ -77,6 +77,11 @@ type versionKey struct {
 	version int
 }
 
+type subjectID struct {
+	subject string
+	id      int
+}
+
 // Resolver finds and compiles schemas, caching them: by id and by
 // subject/version forever (the registry never changes those), a subject's
 // latest version for LatestTTL. One registry call is made per miss, however
@@ -90,8 +95,10 @@ type Resolver struct {
 	compiledByID map[int]*Schema // unlabelled, shared by every label of an id
 	byID         map[int]*Schema // labelled with a registration, for consume
 	byVer        map[versionKey]*Schema
-	latest       map[string]*latestEntry
-	notFound     map[string]time.Time
+	// bySubjectID finds an id's registration under a given subject.
+	bySubjectID map[subjectID]*Schema
+	latest      map[string]*latestEntry
+	notFound    map[string]time.Time
 
 	flight singleflight.Group
 	// compileMu guards compiles: a jsonschema Compiler is not safe for
@@ -119,6 +126,7 @@ func NewResolver(reg Registry, opts Options) *Resolver {
 		compiledByID: map[int]*Schema{},
 		byID:         map[int]*Schema{},
 		byVer:        map[versionKey]*Schema{},
+		bySubjectID:  map[subjectID]*Schema{},
 		latest:       map[string]*latestEntry{},
 		notFound:     map[string]time.Time{},
 	}
@@ -149,11 +157,8 @@ func (r *Resolver) ByID(ctx context.Context, id int, preferSubject string) (*Sch
 	}
 	if preferSubject != "" && s.Subject != preferSubject {
 		r.mu.RLock()
-		for k, v := range r.byVer {
-			if k.subject == preferSubject && v.ID == id {
-				s = v
-				break
-			}
+		if l, ok := r.bySubjectID[subjectID{preferSubject, id}]; ok {
+			s = l
 		}
 		r.mu.RUnlock()
 	}
@@ -252,6 +257,9 @@ func (r *Resolver) loadVersion(ctx context.Context, subject string, version int)
 		s := base.at(ss.Subject, ss.Version)
 		r.mu.Lock()
 		r.byVer[versionKey{ss.Subject, ss.Version}] = s
+		if _, ok := r.bySubjectID[subjectID{ss.Subject, ss.ID}]; !ok {
+			r.bySubjectID[subjectID{ss.Subject, ss.ID}] = s
+		}
 		r.mu.Unlock()
 		return s, nil
 	})
@@ -294,6 +302,9 @@ func (r *Resolver) loadID(ctx context.Context, id int) (*Schema, error) {
 			}
 			if _, ok := r.byVer[versionKey{u.Subject, u.Version}]; !ok {
 				r.byVer[versionKey{u.Subject, u.Version}] = l
+			}
+			if _, ok := r.bySubjectID[subjectID{u.Subject, id}]; !ok {
+				r.bySubjectID[subjectID{u.Subject, id}] = l
 			}
 		}
 		r.byID[id] = labelled
