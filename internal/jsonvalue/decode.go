@@ -533,8 +533,9 @@ func escText(data []byte, i int) string {
 	return strconv.Quote(string(data[i : i+6]))
 }
 
-// expSaturate saturates exponent accumulation well above any sane limit.
-const expSaturate = 1 << 30
+// expSaturate saturates exponent accumulation well above any sane limit and
+// well below overflow of a 32-bit int.
+const expSaturate = 1 << 26
 
 // number decodes the number literal starting at d.i, validating it against
 // the RFC 8259 grammar:
@@ -566,21 +567,17 @@ func (d *decoder) number() (any, *Error) {
 		}
 	}
 	intDigits := i - intStart
-	// lead is the position of the first significant digit relative to the
-	// decimal point: intDigits-1 when the integer part is not zero, -(k+1)
-	// when the first nonzero digit is the k-th after the point, and zeroLead
-	// when every digit is zero.
-	const zeroLead = 1 << 31
-	lead := intDigits - 1
-	if data[intStart] == '0' {
-		lead = zeroLead
-	}
+	// lead is the decimal exponent of the first significant digit:
+	// intDigits-1 when the integer part is not zero, -k when the first
+	// nonzero digit is the k-th after the point (0.05 has -2). zero says
+	// there is no nonzero digit at all.
+	lead, zero := intDigits-1, data[intStart] == '0'
 	if i < len(data) && data[i] == '.' {
 		i++
 		fracStart := i
 		for i < len(data) && isDigit(data[i]) {
-			if lead == zeroLead && data[i] != '0' {
-				lead = -(i - fracStart + 1)
+			if zero && data[i] != '0' {
+				lead, zero = -(i - fracStart + 1), false
 			}
 			i++
 		}
@@ -614,11 +611,15 @@ func (d *decoder) number() (any, *Error) {
 		return nil, d.fail(CodeNumberRange, start, "number literal of "+strconv.Itoa(n)+" bytes, longer than "+strconv.Itoa(d.lim.MaxNumberLen))
 	}
 	eff := exp
-	if lead != zeroLead {
+	if !zero {
 		eff += lead
 	}
 	if eff > d.lim.MaxExponent || eff < -d.lim.MaxExponent {
-		return nil, d.fail(CodeNumberRange, start, "number "+strconv.Quote(d.s[start:i])+" has decimal exponent "+strconv.Itoa(eff)+", beyond ±"+strconv.Itoa(d.lim.MaxExponent))
+		what := "decimal exponent " + strconv.Itoa(eff)
+		if exp >= expSaturate || exp <= -expSaturate {
+			what = "a decimal exponent" // the exact value was not kept
+		}
+		return nil, d.fail(CodeNumberRange, start, "number "+strconv.Quote(d.s[start:i])+" has "+what+", beyond ±"+strconv.Itoa(d.lim.MaxExponent))
 	}
 	d.i = i
 	return json.Number(d.s[start:i]), nil

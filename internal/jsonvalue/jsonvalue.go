@@ -45,11 +45,14 @@ import (
 	"strings"
 )
 
-// Default limits, used for the zero (or a negative) field of [Limits].
+// Default limits, used for a zero (or negative) field of [Limits].
 const (
-	DefaultMaxDepth     = 128
+	// DefaultMaxDepth is the default of [Limits.MaxDepth].
+	DefaultMaxDepth = 128
+	// DefaultMaxNumberLen is the default of [Limits.MaxNumberLen].
 	DefaultMaxNumberLen = 128
-	DefaultMaxExponent  = 400
+	// DefaultMaxExponent is the default of [Limits.MaxExponent].
+	DefaultMaxExponent = 400
 )
 
 // Limits bound what Parse accepts. The zero value means the documented

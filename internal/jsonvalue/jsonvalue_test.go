@@ -269,7 +269,8 @@ var (
 		{"effective exponent from integer digits", `12.5e400`, CodeNumberRange, 0, "", "exponent 401"},
 		{"effective exponent from fraction zeros", `0.001e-398`, CodeNumberRange, 0, "", "exponent -401"},
 		{"zero with huge exponent", `0e500`, CodeNumberRange, 0, "", "exponent 500"},
-		{"huge exponent literal", `[1e99999999999999999999999]`, CodeNumberRange, 1, "/0", ""},
+		{"huge exponent literal", `[1e99999999999999999999999]`, CodeNumberRange, 1, "/0", "has a decimal exponent, beyond ±400"},
+		{"huge negative exponent literal", `[1e-99999999999999999999999]`, CodeNumberRange, 1, "/0", "has a decimal exponent, beyond ±400"},
 		{"129-byte number", strings.Repeat("9", DefaultMaxNumberLen+1), CodeNumberRange, 0, "", "129 bytes"},
 		{"jsonschema panic literal", `{"w":1e1000001}`, CodeNumberRange, 5, "/w", ""},
 	}
