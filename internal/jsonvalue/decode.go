@@ -41,6 +41,10 @@ type decoder struct {
 
 	sets     []map[string]struct{} // key sets of the open large objects, innermost last
 	setsUsed int
+
+	// segs collects the reference tokens of the failing value's JSON
+	// pointer, innermost first and not yet escaped, as an error unwinds.
+	segs []string
 }
 
 var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
@@ -58,6 +62,8 @@ func putDecoder(d *decoder) {
 		d.releaseSet()
 	}
 	d.data, d.s = nil, ""
+	clear(d.segs)
+	d.segs = d.segs[:0]
 	if cap(d.vals) > maxPooledScratch || cap(d.mems) > maxPooledScratch || cap(d.buf) > 16*maxPooledScratch {
 		return
 	}
@@ -197,7 +203,7 @@ func (d *decoder) array() (any, *Error) {
 		n := len(d.vals) - base // index of this element
 		v, err := d.value()
 		if err != nil {
-			err.segs = append(err.segs, strconv.Itoa(n))
+			d.segs = append(d.segs, strconv.Itoa(n))
 			return nil, err
 		}
 		d.vals = append(d.vals, v)
@@ -275,7 +281,7 @@ func (d *decoder) object() (any, *Error) {
 		}
 		if dup {
 			err := d.fail(CodeDuplicateKey, keyOff, "duplicate key "+strconv.Quote(k))
-			err.segs = append(err.segs, k)
+			d.segs = append(d.segs, k)
 			return nil, err
 		}
 		d.skipWS()
@@ -292,7 +298,7 @@ func (d *decoder) object() (any, *Error) {
 		}
 		v, err := d.value()
 		if err != nil {
-			err.segs = append(err.segs, k)
+			d.segs = append(d.segs, k)
 			return nil, err
 		}
 		d.mems = append(d.mems, member{k, v})

@@ -124,14 +124,10 @@ type Error struct {
 	Pointer string
 	// Msg is a human-readable description: lower case, no trailing period.
 	Msg string
-
-	// segs holds the pointer's reference tokens, innermost first and not yet
-	// escaped, while the error unwinds through the decoder.
-	segs []string
 }
 
 // Error renders the error as `at /items/3/sku (offset 57): duplicate key "sku"`,
-// or `at offset 0: empty input` at the root.
+// or, at the root, as `at offset 3: invalid character 'x' after top-level value`.
 func (e *Error) Error() string {
 	if e.Pointer == "" {
 		return "at offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
@@ -139,15 +135,16 @@ func (e *Error) Error() string {
 	return "at " + e.Pointer + " (offset " + strconv.Itoa(e.Offset) + "): " + e.Msg
 }
 
-// renderPointer turns e.segs into e.Pointer.
-func (e *Error) renderPointer() {
-	if len(e.segs) == 0 {
-		return
+// renderPointer renders an RFC 6901 JSON pointer from its reference
+// tokens, given innermost first.
+func renderPointer(segs []string) string {
+	if len(segs) == 0 {
+		return ""
 	}
 	var b strings.Builder
-	for i := len(e.segs) - 1; i >= 0; i-- {
+	for i := len(segs) - 1; i >= 0; i-- {
 		b.WriteByte('/')
-		s := e.segs[i]
+		s := segs[i]
 		for j := 0; j < len(s); j++ {
 			switch s[j] {
 			case '~':
@@ -159,8 +156,7 @@ func (e *Error) renderPointer() {
 			}
 		}
 	}
-	e.Pointer = b.String()
-	e.segs = nil
+	return b.String()
 }
 
 // Parse decodes data, which must hold exactly one JSON value (RFC 8259) with
@@ -171,10 +167,11 @@ func (e *Error) renderPointer() {
 func Parse(data []byte, lim Limits) (any, error) {
 	d := getDecoder()
 	v, err := d.parse(data, lim.withDefaults())
-	putDecoder(d)
 	if err != nil {
-		err.renderPointer()
+		err.Pointer = renderPointer(d.segs)
+		putDecoder(d)
 		return nil, err
 	}
+	putDecoder(d)
 	return v, nil
 }
