@@ -3,10 +3,13 @@ package produce
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/eventguard/eventguard/config"
+	"github.com/eventguard/eventguard/validate"
 )
 
 // Notice tells a producer that the version it used is deprecated.
@@ -44,6 +47,9 @@ type subjectVersion struct {
 }
 
 // Deprecations checks produced versions against the declared deprecations.
+// They come from two sources: the config's deprecations, and the registry's
+// schema metadata properties (see MetadataSunset); for the same subject
+// version the config entry wins.
 type Deprecations struct {
 	by  map[subjectVersion]config.Deprecation
 	now func() time.Time
@@ -51,6 +57,58 @@ type Deprecations struct {
 
 	mu     sync.Mutex
 	logged map[string]time.Time // subject/version/feature → last logged
+	// fromMeta caches what a schema's metadata declares (nil: nothing).
+	fromMeta sync.Map // subjectVersion → *config.Deprecation
+}
+
+// Schema metadata properties that declare a deprecation in the registry.
+// A version is deprecated when its metadata carries MetadataSunset.
+const (
+	// MetadataSunset is the sunset date, YYYY-MM-DD (UTC). Required.
+	MetadataSunset = "eventguard.deprecated.sunset"
+	// MetadataSince is the date the version was deprecated, YYYY-MM-DD.
+	MetadataSince = "eventguard.deprecated.since"
+	// MetadataOwner is who to ask (a team or a channel).
+	MetadataOwner = "eventguard.deprecated.owner"
+	// MetadataReplacement is the version to move to, as subject:version.
+	MetadataReplacement = "eventguard.deprecated.replacement"
+	// MetadataAfterSunset is warn (the default) or reject.
+	MetadataAfterSunset = "eventguard.deprecated.after_sunset"
+)
+
+// FromMetadata reads a deprecation from a schema's metadata properties. It
+// returns nil when props do not declare one (no MetadataSunset), and an
+// error naming the property when a declared one is malformed.
+func FromMetadata(subject string, version int, props map[string]string) (*config.Deprecation, error) {
+	sunset, ok := props[MetadataSunset]
+	if !ok {
+		return nil, nil
+	}
+	d := &config.Deprecation{Subject: subject, Version: version, Owner: props[MetadataOwner], AfterSunset: "warn"}
+	if err := d.Sunset.UnmarshalText([]byte(strings.TrimSpace(sunset))); err != nil {
+		return nil, fmt.Errorf("%s version %d metadata %s: %w", subject, version, MetadataSunset, err)
+	}
+	if v, ok := props[MetadataSince]; ok {
+		if err := d.Since.UnmarshalText([]byte(strings.TrimSpace(v))); err != nil {
+			return nil, fmt.Errorf("%s version %d metadata %s: %w", subject, version, MetadataSince, err)
+		}
+	}
+	if v, ok := props[MetadataAfterSunset]; ok {
+		v = strings.TrimSpace(v)
+		if v != "warn" && v != "reject" {
+			return nil, fmt.Errorf("%s version %d metadata %s: want warn or reject, got %q", subject, version, MetadataAfterSunset, v)
+		}
+		d.AfterSunset = v
+	}
+	if v, ok := props[MetadataReplacement]; ok {
+		i := strings.LastIndexByte(v, ':')
+		n, err := strconv.Atoi(strings.TrimSpace(v[i+1:]))
+		if i <= 0 || err != nil || n < 1 {
+			return nil, fmt.Errorf("%s version %d metadata %s: want subject:version, got %q", subject, version, MetadataReplacement, v)
+		}
+		d.Replacement = &config.SubjectVersion{Subject: strings.TrimSpace(v[:i]), Version: n}
+	}
+	return d, nil
 }
 
 // NewDeprecations indexes ds. now is the clock (nil: time.Now).
@@ -68,9 +126,9 @@ func NewDeprecations(ds []config.Deprecation, log *slog.Logger, now func() time.
 	return d
 }
 
-// Check returns a notice when subject version is deprecated (nil when not)
-// and whether to reject it (sunset passed and after_sunset: reject). It logs
-// each subject version once per feature and hour.
+// Check returns a notice when subject version is deprecated in the config
+// (nil when not) and whether to reject it (sunset passed and after_sunset:
+// reject). It logs each subject version once per feature and hour.
 func (d *Deprecations) Check(subject string, version int, feature string) (*Notice, bool) {
 	if d == nil || len(d.by) == 0 {
 		return nil, false
@@ -79,17 +137,76 @@ func (d *Deprecations) Check(subject string, version int, feature string) (*Noti
 	if !ok {
 		return nil, false
 	}
+	return d.notice(x, feature, "produced")
+}
+
+// CheckSchema is Check for a resolved schema, with its registry metadata as
+// a second source of deprecations (the config wins for the same subject
+// version).
+func (d *Deprecations) CheckSchema(s *validate.Schema, feature string) (*Notice, bool) {
+	x := d.Lookup(s)
+	if x == nil {
+		return nil, false
+	}
+	return d.notice(*x, feature, "produced")
+}
+
+// Lookup returns the deprecation declared for s, by the config or else by
+// its registry metadata, or nil. It does not log.
+func (d *Deprecations) Lookup(s *validate.Schema) *config.Deprecation {
+	if d == nil || s == nil {
+		return nil
+	}
+	k := subjectVersion{s.Subject, s.Version}
+	if x, ok := d.by[k]; ok {
+		return &x
+	}
+	if s.Metadata == nil || len(s.Metadata.Properties) == 0 {
+		return nil
+	}
+	if v, ok := d.fromMeta.Load(k); ok {
+		return v.(*config.Deprecation)
+	}
+	x, err := FromMetadata(s.Subject, s.Version, s.Metadata.Properties)
+	if err != nil {
+		d.log.Warn("ignoring a malformed deprecation in the registry's schema metadata", "subject", s.Subject, "version", s.Version, "error", err.Error())
+		x = nil
+	}
+	d.fromMeta.Store(k, x)
+	return x
+}
+
+// Consumed tells a consumer's use of a deprecated version apart for the
+// logs: it logs the subject version once per consumer group and hour, and
+// returns the deprecation (nil when s is not deprecated).
+func (d *Deprecations) Consumed(s *validate.Schema, group string) *config.Deprecation {
+	x := d.Lookup(s)
+	if x == nil {
+		return nil
+	}
+	d.notice(*x, group, "consumed")
+	return x
+}
+
+// notice builds the notice for x and logs it once per user (feature or
+// group) and hour.
+func (d *Deprecations) notice(x config.Deprecation, user, verb string) (*Notice, bool) {
+	subject, version := x.Subject, x.Version
 	now := d.now()
 	n := &Notice{Subject: subject, Version: version, Since: x.Since.Time, Sunset: x.Sunset.Time, Owner: x.Owner, Replacement: x.Replacement, Sunsetted: !now.Before(x.Sunset.Time)}
 	reject := n.Sunsetted && x.AfterSunset == "reject"
 
-	key := fmt.Sprintf("%s\x00%d\x00%s", subject, version, feature)
+	who := "feature"
+	if verb == "consumed" {
+		who, reject = "group", false
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s", subject, version, who, user)
 	d.mu.Lock()
 	last, seen := d.logged[key]
 	if !seen || now.Sub(last) >= time.Hour {
 		d.logged[key] = now
 		d.mu.Unlock()
-		d.log.Warn("deprecated schema version produced", "subject", subject, "version", version, "feature", feature,
+		d.log.Warn("deprecated schema version "+verb, "subject", subject, "version", version, who, user,
 			"sunset", x.Sunset.Format(time.DateOnly), "owner", x.Owner, "sunset_passed", n.Sunsetted, "rejected", reject)
 	} else {
 		d.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -112,13 +113,19 @@ type Event struct {
 	Topic, Subject, Feature string
 	SchemaID, Version       int
 	// Outcome is "accepted" (in Kafka), "rejected" (refused before
-	// producing) or "failed" (Kafka did not take it).
+	// producing) or "failed" (Kafka, the registry or eventguard itself
+	// could not take it).
 	Outcome string
-	// Code is the rejection or failure code; empty when accepted.
+	// Code is the rejection or failure code (an error code, or
+	// ReasonBatchRejected); empty when accepted.
 	Code string
 	// Deprecated is set when the version is deprecated.
 	Deprecated bool
 }
+
+// ReasonBatchRejected is the Event.Code of a valid record that was not
+// produced because another record of its all-or-nothing request failed.
+const ReasonBatchRejected = "batch_rejected"
 
 // Observer receives the pipeline's facts; telemetry implements it.
 type Observer interface {
@@ -126,8 +133,9 @@ type Observer interface {
 	Record(Event)
 	// Validated is called with the time one record's validation took.
 	Validated(d time.Duration)
-	// Acked is called once per request that reached Kafka, with the time
-	// from handing the records to the producer to the last acknowledgement.
+	// Acked is called once per request whose records Kafka all
+	// acknowledged, with the time from the request's arrival in the
+	// pipeline to the last acknowledgement.
 	Acked(topic string, d time.Duration)
 }
 
@@ -202,18 +210,19 @@ const MaxEventIDLen = 128
 // Produce runs one request through the pipeline. It always returns a
 // Response; Response.Err says whether the request failed as a whole.
 func (p *Pipeline) Produce(ctx context.Context, req *Request) *Response {
+	start := time.Now()
 	if p.closing.Load() {
-		return &Response{Err: &Error{Kind: KindUnavailable, Code: CodeShuttingDown, Message: "eventguard is shutting down; retry against the next instance", RetryAfter: time.Second}}
+		return p.refuse(ctx, req, &Error{Kind: KindUnavailable, Code: CodeShuttingDown, Message: "eventguard is shutting down; retry against the next instance", RetryAfter: time.Second})
 	}
 	p.inflight.Add(1)
 	defer p.inflight.Done()
 
 	if e := p.admit(req); e != nil {
-		return &Response{Err: e}
+		return p.refuse(ctx, req, e)
 	}
 	if p.o.KafkaErr != nil {
 		if err := p.o.KafkaErr(); err != nil {
-			return &Response{Err: &Error{Kind: KindUnavailable, Code: CodeKafkaDown, Message: "kafka is unreachable: " + err.Error(), RetryAfter: 5 * time.Second}}
+			return p.refuse(ctx, req, &Error{Kind: KindUnavailable, Code: CodeKafkaDown, Message: "kafka is unreachable: " + err.Error(), RetryAfter: 5 * time.Second})
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Limits.ProduceTimeout)
@@ -227,11 +236,43 @@ func (p *Pipeline) Produce(ctx context.Context, req *Request) *Response {
 		))
 	defer span.End()
 
-	resp := p.produce(ctx, req)
+	resp := p.produce(ctx, req, start)
 	if resp.Err != nil {
 		span.SetStatus(codes.Error, resp.Err.Message)
 	}
+	if span.IsRecording() && len(req.Records) == 1 && len(resp.Results) == 1 {
+		if k := req.Records[0].Key; len(k) > 0 && len(k) <= 256 && utf8.Valid(k) {
+			span.SetAttributes(attribute.String("messaging.kafka.message.key", string(k)))
+		}
+		if r := resp.Results[0]; r.Produced {
+			span.SetAttributes(
+				attribute.String("messaging.destination.partition.id", strconv.Itoa(int(r.Partition))),
+				attribute.Int64("messaging.kafka.offset", r.Offset),
+			)
+		}
+	}
 	return resp
+}
+
+// refuse answers a request refused as a whole before any record was
+// checked: every record is reported to the Observer with the request's
+// code, and one line is logged for the request.
+func (p *Pipeline) refuse(ctx context.Context, req *Request, e *Error) *Response {
+	outcome := "rejected"
+	lv := slog.LevelInfo
+	switch e.Kind {
+	case KindUnavailable, KindTimeout, KindOverloaded, KindInternal:
+		outcome, lv = "failed", slog.LevelWarn
+	}
+	for range req.Records {
+		p.o.Observer.Record(Event{Topic: req.Topic, Feature: req.Feature, Outcome: outcome, Code: e.Code})
+	}
+	attrs := []slog.Attr{slog.String("topic", req.Topic), slog.String("feature", req.Feature), slog.Int("records", len(req.Records)), slog.String("code", e.Code), slog.String("error", e.Message)}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+	}
+	p.o.Logger.LogAttrs(ctx, lv, "request "+outcome, attrs...)
+	return &Response{Err: e}
 }
 
 // admit applies the request-level checks and the topic policy.
@@ -281,33 +322,40 @@ type schemaKey struct {
 
 // prepared is one record that passed validation.
 type prepared struct {
-	index  int
-	schema *validate.Schema
-	id     string
+	index      int
+	schema     *validate.Schema
+	id         string
+	deprecated bool
 }
 
-func (p *Pipeline) produce(ctx context.Context, req *Request) *Response {
+func (p *Pipeline) produce(ctx context.Context, req *Request, start time.Time) *Response {
 	t := p.topic(req.Topic)
 	resp := &Response{Results: make([]Result, len(req.Records))}
 	memo := map[schemaKey]*validate.Schema{}
 	valid := make([]prepared, 0, len(req.Records))
 	failed := 0
 
+	vctx, vspan := p.o.Tracer.Start(ctx, "validate "+req.Topic, trace.WithAttributes(attribute.Int("eventguard.records", len(req.Records))))
 	for i := range req.Records {
 		r := &req.Records[i]
 		res := &resp.Results[i]
 		res.Index = i
-		s, id, rerr := p.check(ctx, t, r, memo)
+		s, id, rerr := p.check(vctx, t, r, memo)
 		if rerr != nil && rerr.Kind == KindUnavailable {
 			resp.Err = &Error{Kind: KindUnavailable, Code: CodeRegistryDown, Message: fmt.Sprintf("record %d: %s", i, rerr.Message), RetryAfter: 5 * time.Second}
+			vspan.SetStatus(codes.Error, resp.Err.Message)
+			vspan.End()
+			p.unchecked(ctx, req, valid, i, resp.Err)
 			return resp
 		}
 		if s != nil {
 			res.Subject, res.SchemaID, res.SchemaVersion = s.Subject, s.ID, s.Version
 		}
+		deprecated := false
 		if rerr == nil && p.o.Deprecations != nil && s != nil {
-			n, reject := p.o.Deprecations.Check(s.Subject, s.Version, req.Feature)
+			n, reject := p.o.Deprecations.CheckSchema(s, req.Feature)
 			if n != nil {
+				deprecated = true
 				resp.addNotice(*n)
 			}
 			if reject {
@@ -317,23 +365,47 @@ func (p *Pipeline) produce(ctx context.Context, req *Request) *Response {
 		if rerr != nil {
 			res.Err = rerr
 			failed++
-			p.reject(ctx, req, i, s, rerr)
+			p.reject(vctx, req, i, s, rerr, deprecated)
 			continue
 		}
 		res.EventID = id
-		valid = append(valid, prepared{index: i, schema: s, id: id})
+		valid = append(valid, prepared{index: i, schema: s, id: id, deprecated: deprecated})
 	}
+	if failed > 0 {
+		vspan.SetStatus(codes.Error, fmt.Sprintf("%d of %d records failed", failed, len(req.Records)))
+	}
+	vspan.End()
 
 	if failed > 0 && !req.Partial {
 		resp.Err = summarize(resp.Results, failed, len(req.Records))
+		for _, v := range valid {
+			p.o.Observer.Record(Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "rejected", Code: ReasonBatchRejected, Deprecated: v.deprecated})
+		}
 		return resp
 	}
 	if len(valid) == 0 {
 		resp.Err = summarize(resp.Results, failed, len(req.Records))
 		return resp
 	}
-	p.send(ctx, req, valid, resp)
+	p.send(ctx, req, valid, resp, start)
 	return resp
+}
+
+// unchecked reports the records of a request abandoned at record i because
+// the registry could not be asked: the valid ones so far, record i and the
+// ones after it fail with e's code (the ones already rejected were reported).
+func (p *Pipeline) unchecked(ctx context.Context, req *Request, valid []prepared, i int, e *Error) {
+	for _, v := range valid {
+		p.o.Observer.Record(Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "failed", Code: e.Code, Deprecated: v.deprecated})
+	}
+	for j := i; j < len(req.Records); j++ {
+		p.o.Observer.Record(Event{Topic: req.Topic, Feature: req.Feature, Outcome: "failed", Code: e.Code})
+	}
+	attrs := []slog.Attr{slog.String("topic", req.Topic), slog.String("feature", req.Feature), slog.Int("records", len(req.Records)), slog.String("code", e.Code), slog.String("error", e.Message)}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+	}
+	p.o.Logger.LogAttrs(ctx, slog.LevelWarn, "request failed", attrs...)
 }
 
 // check derives the subject, resolves and validates one record.
@@ -468,8 +540,8 @@ func summarize(results []Result, failed, total int) *Error {
 	return &Error{Kind: kind, Code: code, Message: msg + "; nothing was produced"}
 }
 
-func (p *Pipeline) reject(ctx context.Context, req *Request, i int, s *validate.Schema, e *RecordError) {
-	ev := Event{Topic: req.Topic, Feature: req.Feature, Outcome: "rejected", Code: e.Code}
+func (p *Pipeline) reject(ctx context.Context, req *Request, i int, s *validate.Schema, e *RecordError, deprecated bool) {
+	ev := Event{Topic: req.Topic, Feature: req.Feature, Outcome: "rejected", Code: e.Code, Deprecated: deprecated}
 	attrs := []any{"topic", req.Topic, "feature", req.Feature, "index", i, "code", e.Code, "error", e.Message}
 	if s != nil {
 		ev.Subject, ev.SchemaID, ev.Version = s.Subject, s.ID, s.Version
@@ -500,7 +572,7 @@ type pending struct {
 
 // send stamps and produces the valid records and waits for their
 // acknowledgements or the deadline.
-func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, resp *Response) {
+func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, resp *Response, start time.Time) {
 	// Headers shared by every record of the request.
 	var trace []kgo.RecordHeader
 	telemetry.Propagator.Inject(ctx, kafka.HeaderCarrier{Headers: &trace})
@@ -508,7 +580,6 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 	versions := map[int][]byte{}
 
 	pd := &pending{left: len(valid), done: make(chan struct{})}
-	start := time.Now()
 	for _, v := range valid {
 		r := &req.Records[v.index]
 		hs := make([]kgo.RecordHeader, 0, len(r.Headers)+len(trace)+4)
@@ -534,7 +605,7 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			Headers: hs,
 		}
 		res := &resp.Results[v.index]
-		schema := v.schema
+		schema, deprecated := v.schema, v.deprecated
 		p.o.Producer.Produce(ctx, rec, func(rec *kgo.Record, err error) {
 			pd.mu.Lock()
 			defer pd.mu.Unlock()
@@ -547,7 +618,7 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			} else {
 				res.Produced, res.Partition, res.Offset = true, rec.Partition, rec.Offset
 			}
-			ev := Event{Topic: req.Topic, Subject: schema.Subject, SchemaID: schema.ID, Version: schema.Version, Feature: req.Feature, Outcome: "accepted"}
+			ev := Event{Topic: req.Topic, Subject: schema.Subject, SchemaID: schema.ID, Version: schema.Version, Feature: req.Feature, Outcome: "accepted", Deprecated: deprecated}
 			if err != nil {
 				ev.Outcome, ev.Code = "failed", res.Err.Code
 			}
@@ -561,7 +632,13 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 
 	select {
 	case <-pd.done:
-		p.o.Observer.Acked(req.Topic, time.Since(start))
+		acked := true
+		for _, v := range valid {
+			acked = acked && resp.Results[v.index].Produced
+		}
+		if acked {
+			p.o.Observer.Acked(req.Topic, time.Since(start))
+		}
 	case <-ctx.Done():
 		pd.mu.Lock()
 		pd.abandoned = true
@@ -569,7 +646,7 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			res := &resp.Results[v.index]
 			if !res.Produced && res.Err == nil {
 				res.Err = &RecordError{Kind: KindTimeout, Code: CodeTimeout, Message: fmt.Sprintf("no acknowledgement from Kafka within %s; the record may or may not have been written", p.cfg.Limits.ProduceTimeout)}
-				p.o.Observer.Record(Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "failed", Code: CodeTimeout})
+				p.o.Observer.Record(Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "failed", Code: CodeTimeout, Deprecated: v.deprecated})
 			}
 		}
 		pd.mu.Unlock()

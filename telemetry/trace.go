@@ -16,16 +16,22 @@ var Propagator = propagation.TraceContext{}
 // of its own, so the traceparent eventguard stamps always continues the
 // caller's trace as a child (or starts a new one), never repeats it.
 type Tracer struct {
-	t trace.Tracer
+	t       trace.Tracer
+	enabled bool
 }
 
 // NewTracer wraps tp's tracer; a nil tp means tracing off.
 func NewTracer(tp trace.TracerProvider) *Tracer {
+	enabled := tp != nil
 	if tp == nil {
 		tp = noop.NewTracerProvider()
 	}
-	return &Tracer{t: tp.Tracer("github.com/eventguard/eventguard")}
+	return &Tracer{t: tp.Tracer("github.com/eventguard/eventguard"), enabled: enabled}
 }
+
+// Enabled reports whether spans go to a real TracerProvider (tracing on).
+// A nil Tracer is off.
+func (t *Tracer) Enabled() bool { return t != nil && t.enabled }
 
 // Start starts a span named name as a child of the span in ctx.
 func (t *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {

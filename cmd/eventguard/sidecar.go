@@ -18,10 +18,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/eventguard/eventguard/catalog"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/proxy"
+	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/observe"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -35,6 +40,11 @@ type sidecar struct {
 	monitor  *kafka.Monitor
 	pipeline *produce.Pipeline
 	prom     *prometheus.Registry
+	// metrics, catalog and tracing are the observability wired into the
+	// pipelines (telemetry.go in this folder documents the wiring).
+	metrics *telemetry.Metrics
+	catalog *catalog.Catalog
+	tracing *telemetry.Tracing
 
 	stopping    atomic.Bool
 	registryErr atomic.Pointer[error]
@@ -44,7 +54,13 @@ type sidecar struct {
 	addrs map[string]string
 }
 
-func newSidecar(cfg *config.Config, log *slog.Logger) (*sidecar, error) {
+// sidecarHooks replace parts of the sidecar in tests.
+type sidecarHooks struct {
+	// spanExporter, when set, receives the spans (tracing must be on).
+	spanExporter sdktrace.SpanExporter
+}
+
+func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*sidecar, error) {
 	kcl, err := kafka.NewClient(cfg.Kafka, log)
 	if err != nil {
 		return nil, err
@@ -57,7 +73,11 @@ func newSidecar(cfg *config.Config, log *slog.Logger) (*sidecar, error) {
 	s := &sidecar{cfg: cfg, log: log, kcl: kcl, reg: reg, addrs: map[string]string{}}
 	s.prom = prometheus.NewRegistry()
 	s.prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.resolver = validate.NewResolver(reg, validate.Options{LatestTTL: cfg.Registry.LatestTTL, Timeout: cfg.Registry.Timeout})
+	if err := s.setupTelemetry(hooks...); err != nil {
+		kcl.Close()
+		return nil, err
+	}
+	s.resolver = validate.NewResolver(reg, validate.Options{LatestTTL: cfg.Registry.LatestTTL, Timeout: cfg.Registry.Timeout, Observer: s.metrics})
 	s.monitor = kafka.NewMonitor(kcl, 2*time.Second)
 	notChecked := error(errors.New("registry not reached yet"))
 	s.registryErr.Store(&notChecked)
@@ -67,6 +87,8 @@ func newSidecar(cfg *config.Config, log *slog.Logger) (*sidecar, error) {
 		KafkaErr:     s.monitor.Err,
 		Logger:       log,
 		Deprecations: produce.NewDeprecations(cfg.Deprecations, log, nil),
+		Tracer:       s.tracing.Tracer,
+		Observer:     observe.Produce{Metrics: s.metrics, Catalog: s.catalog},
 	})
 	return s, nil
 }
@@ -111,7 +133,9 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 		var h http.Handler
 		switch name {
 		case "http":
-			h = proxy.NewHTTP(s.pipeline, s.cfg.Limits.MaxBodyBytes, s.cfg.Registry.URL, s.log).Handler()
+			ing := proxy.NewHTTP(s.pipeline, s.cfg.Limits.MaxBodyBytes, s.cfg.Registry.URL, s.log)
+			s.registerPanics("http", ing.Panics.Load)
+			h = telemetry.InstrumentHTTP(ing.Handler(), s.metrics, s.tracing.Tracer)
 		case "admin":
 			h = s.adminHandler()
 		}
@@ -149,6 +173,9 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 		s.log.Warn("producer flush incomplete", "error", err)
 	}
 	s.kcl.Close()
+	if err := s.tracing.Shutdown(grace); err != nil {
+		s.log.Warn("spans not all exported", "error", err)
+	}
 	if srv := servers["admin"]; srv != nil {
 		_ = srv.Shutdown(grace)
 	}
@@ -203,6 +230,7 @@ func (s *sidecar) readiness() (map[string]string, bool) {
 func (s *sidecar) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.prom, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /v1/catalog", s.serveCatalog)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "alive"})
 	})

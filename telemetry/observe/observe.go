@@ -1,0 +1,49 @@
+// Package observe adapts the pipelines' observer interfaces onto
+// eventguard's metrics and usage catalog. It is the wrapper that keeps the
+// produce, consume and validation code free of Prometheus: those packages
+// state facts through small interfaces, this package counts them.
+package observe
+
+import (
+	"time"
+
+	"github.com/eventguard/eventguard/catalog"
+	"github.com/eventguard/eventguard/produce"
+	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/validate"
+)
+
+// Produce turns produce pipeline facts into metrics and catalog entries.
+// Either field may be nil.
+type Produce struct {
+	Metrics *telemetry.Metrics
+	Catalog *catalog.Catalog
+}
+
+var (
+	_ produce.Observer  = Produce{}
+	_ validate.Observer = (*telemetry.Metrics)(nil)
+)
+
+// Record counts one record's outcome; accepted records of a resolved schema
+// enter the catalog under their feature.
+func (o Produce) Record(ev produce.Event) {
+	l := telemetry.RecordLabels{Direction: telemetry.DirectionProduce, Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version, Feature: ev.Feature}
+	o.Metrics.Record(l, ev.Outcome, ev.Code)
+	if ev.Deprecated {
+		o.Metrics.Deprecated(l)
+	}
+	if ev.Outcome == "accepted" {
+		o.Catalog.Produced(catalog.Event{Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version, SchemaID: ev.SchemaID, Deprecated: ev.Deprecated}, ev.Feature, 1)
+	}
+}
+
+// Validated observes one record's validation time.
+func (o Produce) Validated(d time.Duration) {
+	o.Metrics.Validated(telemetry.DirectionProduce, d)
+}
+
+// Acked observes a request's time from arrival to the last acknowledgement.
+func (o Produce) Acked(topic string, d time.Duration) {
+	o.Metrics.Produced(topic, d)
+}
