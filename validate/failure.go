@@ -92,6 +92,10 @@ func violations(subject string, version int, ve *jsonschema.ValidationError) *Fa
 				out = append(out, Violation{Path: base + "/" + escapeToken(p), Keyword: "additionalProperties", Message: fmt.Sprintf("property %q is not allowed", p)})
 			}
 			return
+		case *kind.FalseSchema:
+			kw, msg := falseSchema(e)
+			out = append(out, Violation{Path: base, Keyword: kw, Message: msg})
+			return
 		}
 		kw := ""
 		if kp := e.ErrorKind.KeywordPath(); len(kp) > 0 {
@@ -119,6 +123,32 @@ func violations(subject string, version int, ve *jsonschema.ValidationError) *Fa
 		}
 	}
 	return &Failure{Code: CodeSchemaViolation, Message: msg, Violations: out}
+}
+
+// falseSchema names the keyword whose value false refused e's instance (its
+// schema location ends in it, as in "#/unevaluatedProperties"), and says
+// what was refused: jsonschema only reports "false schema".
+func falseSchema(e *jsonschema.ValidationError) (keyword, msg string) {
+	_, frag, _ := strings.Cut(e.SchemaURL, "#")
+	toks := strings.Split(frag, "/")
+	kw := toks[len(toks)-1]
+	if len(toks) > 1 {
+		switch toks[len(toks)-2] {
+		case "properties", "patternProperties", "$defs", "definitions", "dependentSchemas":
+			kw = "" // a schema named kw, not the keyword kw
+		}
+	}
+	tok := ""
+	if n := len(e.InstanceLocation); n > 0 {
+		tok = e.InstanceLocation[n-1]
+	}
+	switch kw {
+	case "unevaluatedProperties", "additionalProperties":
+		return kw, fmt.Sprintf("property %q is not allowed (%s: false)", tok, kw)
+	case "unevaluatedItems", "additionalItems", "items":
+		return kw, fmt.Sprintf("item %s is not allowed (%s: false)", tok, kw)
+	}
+	return "false", "no value is allowed here (the schema is false)"
 }
 
 // pointer renders instance location tokens as an RFC 6901 JSON pointer.
