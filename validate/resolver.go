@@ -210,9 +210,6 @@ func (r *Resolver) Latest(ctx context.Context, subject string) (*Schema, error) 
 		r.observe("latest", "error")
 		return nil, fmt.Errorf("resolve latest version of subject %q: %w", subject, err)
 	}
-	r.mu.Lock()
-	r.latest[subject] = &latestEntry{schema: s, checked: now}
-	r.mu.Unlock()
 	return s, nil
 }
 
@@ -242,6 +239,14 @@ func (r *Resolver) loadVersion(ctx context.Context, subject string, version int)
 		return nil, ErrNotFound
 	}
 	v, err, _ := r.flight.Do(key, func() (any, error) {
+		// A flight that ended between our cache miss and this one may have
+		// filled the cache: use it rather than asking again.
+		if s := r.cachedVersion(subject, version); s != nil {
+			return s, nil
+		}
+		if r.rememberedNotFound(key) {
+			return nil, ErrNotFound
+		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Timeout)
 		defer cancel()
 		ss, err := r.reg.SchemaByVersion(cctx, subject, version)
@@ -260,6 +265,11 @@ func (r *Resolver) loadVersion(ctx context.Context, subject string, version int)
 		if _, ok := r.bySubjectID[subjectID{ss.Subject, ss.ID}]; !ok {
 			r.bySubjectID[subjectID{ss.Subject, ss.ID}] = s
 		}
+		if version == -1 {
+			// Stored inside the flight, so that no caller can miss it
+			// between the end of this flight and the start of another.
+			r.latest[subject] = &latestEntry{schema: s, checked: r.opts.Now()}
+		}
 		r.mu.Unlock()
 		return s, nil
 	})
@@ -275,15 +285,30 @@ func (r *Resolver) loadID(ctx context.Context, id int) (*Schema, error) {
 		return nil, ErrNotFound
 	}
 	v, err, _ := r.flight.Do(key, func() (any, error) {
+		r.mu.RLock()
+		s, ok := r.byID[id]
+		r.mu.RUnlock()
+		if ok {
+			return s, nil // filled by a flight that ended after our cache miss
+		}
+		if r.rememberedNotFound(key) {
+			return nil, ErrNotFound
+		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.Timeout)
 		defer cancel()
 		sch, err := r.reg.SchemaByID(cctx, id)
 		if err != nil {
 			err = classify(err)
+			if s := r.registration(id); s != nil && errors.Is(err, ErrUnavailable) {
+				// Compiled already through a subject version: cached
+				// schemas keep serving while the registry is down.
+				r.observe("id", "stale")
+				return s, nil
+			}
 			r.rememberNotFound(key, err)
 			return nil, err
 		}
-		s, err := r.compiled(cctx, id, sch)
+		s, err = r.compiled(cctx, id, sch)
 		if err != nil {
 			return nil, err
 		}
@@ -314,6 +339,34 @@ func (r *Resolver) loadID(ctx context.Context, id int) (*Schema, error) {
 		return nil, err
 	}
 	return v.(*Schema), nil
+}
+
+// cachedVersion returns the cached subject version (-1: the latest, while
+// within LatestTTL), or nil.
+func (r *Resolver) cachedVersion(subject string, version int) *Schema {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if version != -1 {
+		return r.byVer[versionKey{subject, version}]
+	}
+	if e, ok := r.latest[subject]; ok && r.opts.Now().Sub(e.checked) < r.opts.LatestTTL {
+		return e.schema
+	}
+	return nil
+}
+
+// registration returns a cached registration of schema id under any
+// subject, or nil. It scans: it is only used while the registry is down.
+func (r *Resolver) registration(id int) *Schema {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var found *Schema
+	for k, s := range r.bySubjectID {
+		if k.id == id && (found == nil || k.subject < found.Subject) {
+			found = s
+		}
+	}
+	return found
 }
 
 // compiled returns the compiled schema for id, compiling sch on first use.
