@@ -60,8 +60,8 @@ func TestViolationKinds(t *testing.T) {
 		name   string
 		schema *validate.Schema // nil: kinds
 		value  string
-		code  string // "" means valid
-		want  []pk
+		code   string // "" means valid
+		want   []pk
 		// msg is a substring of the first violation's message.
 		msg string
 	}{
