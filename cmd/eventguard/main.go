@@ -10,6 +10,7 @@
 //	eventguard dev                    embedded Kafka and registry, example contracts
 //	eventguard contracts check DIR    golden payloads against their schemas
 //	eventguard contracts register DIR register a contracts folder
+//	eventguard catalog graph --from URL  merge sidecars' usage catalogs into a graph
 //	eventguard version                version, commit, Go version
 package main
 
@@ -38,6 +39,7 @@ Usage:
   eventguard dev [--brokers HOST:PORT,...] [--registry URL] [--config FILE] [--contracts DIR]
   eventguard contracts check [--registry URL] [DIR]
   eventguard contracts register --registry URL [DIR]
+  eventguard catalog graph --from URL [--from URL ...] [--format mermaid|dot]
   eventguard version
 
 Run 'eventguard COMMAND -h' for a command's flags.
@@ -68,6 +70,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdDev(ctx, args[1:], stdout, stderr)
 	case "contracts":
 		err = cmdContracts(ctx, args[1:], stdout, stderr)
+	case "catalog":
+		err = cmdCatalog(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		printVersion(stdout)
 	case "help", "-h", "--help":
