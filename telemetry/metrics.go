@@ -146,8 +146,8 @@ func NewMetrics(reg prometheus.Registerer, o MetricsOptions) (*Metrics, error) {
 		}, []string{"transport", "status"}),
 		dlqWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricDLQWrites,
-			Help: "Dead-letter topic writes by DLQ topic, consumer group, reason and result (ok, error).",
-		}, []string{"topic", "group", "reason", "result"}),
+			Help: "Dead-letter records acknowledged by the broker, by DLQ topic, consumer group and reason.",
+		}, []string{"topic", "group", "reason"}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: MetricBuildInfo,
 			Help: "Always 1; the labels say which eventguard build is running.",
@@ -289,18 +289,13 @@ func (m *Metrics) SchemaLookup(kind, outcome string) {
 	m.lookups.WithLabelValues(kind, outcome).Inc()
 }
 
-// DLQWrite counts one dead-letter write to dlqTopic (ok false: it failed and
-// will be retried).
-func (m *Metrics) DLQWrite(dlqTopic, group, reason string, ok bool) {
+// DLQWrite counts one dead-letter record acknowledged on dlqTopic.
+func (m *Metrics) DLQWrite(dlqTopic, group, reason string) {
 	if m == nil {
 		return
 	}
-	result := "ok"
-	if !ok {
-		result = "error"
-	}
 	_, _, _, _, g := m.labels(RecordLabels{Group: group})
-	m.dlqWrites.WithLabelValues(m.topics.value(dlqTopic, true), g, reason, result).Inc()
+	m.dlqWrites.WithLabelValues(m.topics.value(dlqTopic, false), g, reason).Inc()
 }
 
 // InFlight counts one produce request on transport as being served until the
