@@ -31,13 +31,15 @@
 //
 // Performance: Parse makes a single pass over the input with an index, no
 // io.Reader and no reflection. It copies the input once into a string, and
-// every string and number without escapes in the result is a substring of
-// that copy, so keys and most values cost no allocation of their own (values
-// still cost one small allocation each to be boxed in an interface). The
-// result therefore keeps the whole copy of the input alive while any of its
-// strings is referenced. Arrays and objects are collected on a reused scratch
-// stack and allocated once at their final size. The JSON pointer of an error
-// is only built when there is an error.
+// every number and every string without escapes in the result is a substring
+// of that copy, so keys and most values cost no allocation of their own
+// (values still cost one small allocation each to be boxed in an interface).
+// The result therefore keeps the whole copy of the input alive while any of
+// its strings is referenced. Arrays and objects are collected on a pooled
+// scratch stack and allocated once at their final size; a duplicate key is
+// found by comparing it with the object's earlier keys (up to 16 of them) or
+// in a pooled set (beyond), at the moment it is read. The JSON pointer of an
+// error is only built when there is an error.
 package jsonvalue
 
 import (
