@@ -54,6 +54,9 @@ kafka-up: ## start a real Kafka broker on 127.0.0.1:19092 (KAFKA_PORT overrides)
 kafka-down: ## stop the broker and remove its data
 	test/kafka/kafka.sh down
 
+proto: ## regenerate api/eventguard/v1 Go code (pinned buf, protoc-gen-go, protoc-gen-go-grpc via go install)
+	scripts/gen-proto.sh
+
 docs: ## regenerate docs/config.md from the config doc comments
 	$(GO) run ./internal/cmd/configdoc > docs/config.md
 

@@ -301,16 +301,22 @@ type Shutdown struct {
 
 // GRPC configures the gRPC server.
 type GRPC struct {
-	// MaxRecvBytes bounds one received message. Default: 4194304 (4 MiB).
+	// MaxRecvBytes bounds one received message; a larger one is refused
+	// with RESOURCE_EXHAUSTED. At least 1024. Default: 4194304 (4 MiB).
 	MaxRecvBytes int `yaml:"max_recv_bytes"`
-	// KeepaliveTime is the server's keepalive ping interval. Default: 2h.
+	// KeepaliveTime is the server's keepalive ping interval on an idle
+	// connection. Must be positive. Default: 2h.
 	KeepaliveTime time.Duration `yaml:"keepalive_time"`
-	// KeepaliveTimeout is how long a keepalive ping may go unanswered.
-	// Default: 20s.
+	// KeepaliveTimeout is how long a keepalive ping may go unanswered
+	// before the connection is closed. Must be positive. Default: 20s.
 	KeepaliveTimeout time.Duration `yaml:"keepalive_timeout"`
+	// KeepaliveMinTime is the shortest interval between a client's
+	// keepalive pings the server tolerates; a client pinging more often is
+	// disconnected (GOAWAY too_many_pings). Must be positive. Default: 10s.
+	KeepaliveMinTime time.Duration `yaml:"keepalive_min_time"`
 	// MaxStreamRequestsInFlight bounds produce requests a ProduceStream has
-	// accepted but not yet answered; the stream stops reading past it.
-	// Default: 8.
+	// accepted but not yet answered; the stream stops reading past it, so
+	// a slow broker slows the client. At least 1. Default: 8.
 	MaxStreamRequestsInFlight int `yaml:"max_stream_requests_in_flight"`
 }
 

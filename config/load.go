@@ -108,6 +108,7 @@ func (c *Config) ApplyDefaults() {
 	setI(&c.GRPC.MaxRecvBytes, 4<<20)
 	setD(&c.GRPC.KeepaliveTime, 2*time.Hour)
 	setD(&c.GRPC.KeepaliveTimeout, 20*time.Second)
+	setD(&c.GRPC.KeepaliveMinTime, 10*time.Second)
 	setI(&c.GRPC.MaxStreamRequestsInFlight, 8)
 	if c.Telemetry.SampleRatio == 0 {
 		c.Telemetry.SampleRatio = 0.01

@@ -223,6 +223,15 @@ func (c *Config) Validate() error {
 	if c.GRPC.MaxRecvBytes < 1024 {
 		bad("grpc.max_recv_bytes", "must be at least 1024")
 	}
+	if c.GRPC.KeepaliveTime <= 0 {
+		bad("grpc.keepalive_time", "must be positive")
+	}
+	if c.GRPC.KeepaliveTimeout <= 0 {
+		bad("grpc.keepalive_timeout", "must be positive")
+	}
+	if c.GRPC.KeepaliveMinTime <= 0 {
+		bad("grpc.keepalive_min_time", "must be positive")
+	}
 	if c.GRPC.MaxStreamRequestsInFlight < 1 {
 		bad("grpc.max_stream_requests_in_flight", "must be at least 1")
 	}
