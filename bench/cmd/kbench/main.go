@@ -1,0 +1,345 @@
+// Command kbench is eventguard's side-by-side benchmark on a real Kafka
+// broker (`make bench-kafka`, through test/run-bench.sh). In one run it
+// measures, in alternating rounds, a direct franz-go producer (the
+// baseline) and eventguard's ingress modes writing the same ~1 KB example
+// event to the same topic, and prints a Markdown table plus the same
+// figures as JSON under bench/results/.
+//
+// Each mode is a row of the modes table (modes.go): a function that returns
+// the request each client repeats. Clients run concurrently for the round's
+// duration; a request's latency runs from its start to the answer (for
+// eventguard: after the broker acknowledged every record).
+//
+// Usage:
+//
+//	kbench -brokers 127.0.0.1:19092 [-kafka-dir DIR] [-rounds 3] [-duration 10s]
+//	       [-clients 8] [-batch 100] [-modes direct,http-batch] [-out bench/results]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/eventguard/eventguard/examples"
+	"github.com/eventguard/eventguard/test/e2e/harness"
+)
+
+// payloadPath is the example event every mode writes: an OrderPlaced of
+// about 1 KB, valid against orders-OrderPlaced version 1.
+const payloadPath = "contracts/orders-OrderPlaced/1/valid/large-13-items.json"
+
+// options are the command-line flags.
+type options struct {
+	brokers    string
+	kafkaDir   string
+	rounds     int
+	duration   time.Duration
+	warmup     time.Duration
+	clients    int
+	batch      int
+	partitions int
+	modes      string
+	out        string
+	commit     string
+	binary     string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka brokers (default $KAFKA_BROKERS)")
+	flag.StringVar(&o.kafkaDir, "kafka-dir", os.Getenv("KAFKA_DIR"), "test/kafka/kafka.sh data dir holding broker.pid, for the broker's CPU (default $KAFKA_DIR)")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each round runs every mode once, in turn")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of one mode's turn in a round")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up of each mode before the first round")
+	flag.IntVar(&o.clients, "clients", 8, "concurrent clients (N)")
+	flag.IntVar(&o.batch, "batch", 100, "records per request in the batched modes")
+	flag.IntVar(&o.partitions, "partitions", 3, "partitions of the benchmark topic")
+	flag.StringVar(&o.modes, "modes", "", "comma-separated mode keys to run (default: all; the baseline always runs)")
+	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON results (empty: do not write)")
+	flag.StringVar(&o.commit, "commit", "", "commit the results are for (default: git rev-parse --short HEAD)")
+	flag.StringVar(&o.binary, "eventguard", "", "a prebuilt eventguard binary (default: build ./cmd/eventguard)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "kbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	if o.brokers == "" {
+		return errors.New("no brokers: set -brokers or KAFKA_BROKERS (test/run-bench.sh starts a broker)")
+	}
+	if o.rounds < 1 || o.clients < 1 || o.batch < 1 || o.duration <= 0 {
+		return errors.New("-rounds, -clients, -batch and -duration must be positive")
+	}
+	selected, err := selectModes(o.modes)
+	if err != nil {
+		return err
+	}
+	payload, err := examples.Contracts.ReadFile(payloadPath)
+	if err != nil {
+		return err
+	}
+	payload = []byte(strings.TrimSpace(string(payload)))
+
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "kbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	ctx := context.Background()
+
+	bin := o.binary
+	if bin == "" {
+		logf("building eventguard")
+		if bin, err = harness.Build(ctx, root, work); err != nil {
+			return err
+		}
+	}
+	brokers := strings.Split(o.brokers, ",")
+	sc, err := harness.Start(ctx, harness.Options{Binary: bin, Brokers: brokers, Dir: work})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := sc.Stop(30 * time.Second); err != nil {
+			logf("stopping eventguard: %v", err)
+		}
+	}()
+	logf("eventguard pid %d at %s", sc.Pid(), sc.HTTP)
+
+	topic := harness.UniqueName("kbench")
+	ss, err := harness.CopySubject(ctx, sc.Registry, topic+"-value", "orders-OrderPlaced", 1)
+	if err != nil {
+		return err
+	}
+	if err := harness.CreateTopic(ctx, brokers, topic, int32(o.partitions)); err != nil {
+		return err
+	}
+	defer deleteTopic(brokers, topic)
+
+	e := &Env{Brokers: brokers, Sidecar: sc, Topic: topic, SchemaID: ss.ID, Payload: payload, Batch: o.batch, Clients: o.clients}
+	brokerPid := readPid(o.kafkaDir)
+	if brokerPid == 0 {
+		logf("no broker pid (set -kafka-dir / KAFKA_DIR to test/kafka/kafka.sh's dir): broker CPU is not measured")
+	}
+
+	runners := make([]*runner, len(selected))
+	for i, m := range selected {
+		do, closeFn, err := m.New(ctx, e)
+		if err != nil {
+			return fmt.Errorf("mode %s: %w", m.Key, err)
+		}
+		defer closeFn()
+		runners[i] = &runner{mode: m, do: do, perRequest: m.Records(e)}
+	}
+
+	load0 := loadAvg()
+	for _, r := range runners {
+		logf("warm-up %s (%s)", r.mode.Key, o.warmup)
+		r.round(e, o.warmup, 0, 0)
+	}
+	for round := 1; round <= o.rounds; round++ {
+		for _, r := range runners {
+			res := r.round(e, o.duration, sc.Pid(), brokerPid)
+			r.rounds = append(r.rounds, res)
+			logf("round %d %-12s %8.0f records/s  p50 %6.2f ms  p99 %6.2f ms  errors %d",
+				round, r.mode.Key, float64(res.records)/res.seconds, ms(percentile(res.latencies, 50)), ms(percentile(res.latencies, 99)), res.errors)
+		}
+	}
+
+	rep := report(o, e, runners, brokerPid != 0)
+	rep.Kafka = kafkaVersion(brokerPid)
+	rep.LoadAvg = [2]string{load0, loadAvg()}
+	rep.Commit = o.commit
+	if rep.Commit == "" {
+		rep.Commit = gitCommit(root)
+	}
+	fmt.Println()
+	writeTable(os.Stdout, rep)
+	if o.out == "" {
+		return nil
+	}
+	path := filepath.Join(o.out, fmt.Sprintf("%s-%s.json", rep.Date[:10], rep.Commit))
+	if !filepath.IsAbs(o.out) {
+		path = filepath.Join(root, path)
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s\n", path)
+	return nil
+}
+
+// selectModes returns the modes named in list (all when empty), baseline
+// first.
+func selectModes(list string) ([]Mode, error) {
+	if list == "" {
+		return modes, nil
+	}
+	want := strings.Split(list, ",")
+	var out []Mode
+	for _, m := range modes {
+		if m.Baseline || slices.Contains(want, m.Key) {
+			out = append(out, m)
+		}
+	}
+	for _, k := range want {
+		if !slices.ContainsFunc(modes, func(m Mode) bool { return m.Key == k }) {
+			return nil, fmt.Errorf("unknown mode %q", k)
+		}
+	}
+	return out, nil
+}
+
+// runner measures one mode.
+type runner struct {
+	mode       Mode
+	do         func(ctx context.Context, client int) error
+	perRequest int
+	rounds     []roundResult
+}
+
+// roundResult is one mode's turn in one round.
+type roundResult struct {
+	records, requests, errors int
+	firstError                string
+	seconds                   float64
+	latencies                 []time.Duration
+	// CPU seconds used during the turn, and eventguard's peak RSS in bytes
+	// (VmHWM after resetting it at the start; 0 if unknown).
+	egCPU, brokerCPU, clientCPU float64
+	egPeakRSS                   int64
+}
+
+// round runs the mode's clients for d and measures them. egPid and
+// brokerPid may be 0 (not measured: the warm-up).
+func (r *runner) round(e *Env, d time.Duration, egPid, brokerPid int) roundResult {
+	if egPid != 0 {
+		resetPeakRSS(egPid)
+	}
+	eg0, br0, cl0 := cpuSeconds(egPid), cpuSeconds(brokerPid), cpuSeconds(os.Getpid())
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	t0 := time.Now()
+	per := make([]roundResult, e.Clients)
+	var wg sync.WaitGroup
+	for c := range e.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := &per[c]
+			res.latencies = make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil {
+				start := time.Now()
+				// The request itself is not cut off at the deadline: it is
+				// answered, and counted, like any other.
+				err := r.do(context.Background(), c)
+				res.latencies = append(res.latencies, time.Since(start))
+				res.requests++
+				if err != nil {
+					res.errors++
+					if res.firstError == "" {
+						res.firstError = err.Error()
+					}
+					continue
+				}
+				res.records += r.perRequest
+			}
+		}()
+	}
+	wg.Wait()
+	out := roundResult{seconds: time.Since(t0).Seconds()}
+	for _, p := range per {
+		out.records += p.records
+		out.requests += p.requests
+		out.errors += p.errors
+		if out.firstError == "" {
+			out.firstError = p.firstError
+		}
+		out.latencies = append(out.latencies, p.latencies...)
+	}
+	out.egCPU = cpuSeconds(egPid) - eg0
+	out.brokerCPU = cpuSeconds(brokerPid) - br0
+	out.clientCPU = cpuSeconds(os.Getpid()) - cl0
+	if egPid != 0 {
+		out.egPeakRSS = peakRSS(egPid)
+	}
+	return out
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "kbench: "+format+"\n", args...)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile returns the p-th percentile (nearest rank) of ds, sorting ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	i := int(float64(len(ds))*p/100+0.5) - 1
+	return ds[min(max(i, 0), len(ds)-1)]
+}
+
+// gitCommit is the short HEAD commit of the tree at root, "-dirty" added
+// when tracked files differ from it, or "unknown".
+func gitCommit(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		c += "-dirty"
+	}
+	return c
+}
+
+// loadAvg returns the first three fields of /proc/loadavg, or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// machine describes the machine for the report.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s), %s/%s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH)
+}
