@@ -336,10 +336,14 @@ func (p *Pipeline) produce(ctx context.Context, req *Request, start time.Time) *
 	failed := 0
 
 	vctx, vspan := p.o.Tracer.Start(ctx, "validate "+req.Topic, trace.WithAttributes(attribute.Int("eventguard.records", len(req.Records))))
+	for i := range resp.Results {
+		// Every index, also of records left unchecked when the registry
+		// fails part way.
+		resp.Results[i].Index = i
+	}
 	for i := range req.Records {
 		r := &req.Records[i]
 		res := &resp.Results[i]
-		res.Index = i
 		s, id, rerr := p.check(vctx, t, r, memo)
 		if rerr != nil && rerr.Kind == KindUnavailable {
 			resp.Err = &Error{Kind: KindUnavailable, Code: CodeRegistryDown, Message: fmt.Sprintf("record %d: %s", i, rerr.Message), RetryAfter: 5 * time.Second}
