@@ -164,7 +164,8 @@ func decodeRequest(body []byte) (*produce.Request, string) {
 	if err := dec.Decode(&wr); err != nil {
 		return nil, "request body is not a valid produce request: " + describeJSONError(err, body)
 	}
-	if dec.More() {
+	// dec.More is not enough: it reports false before a stray ']' or '}'.
+	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return nil, "request body has data after the JSON object"
 	}
 	if wr.Records == nil {
