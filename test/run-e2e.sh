@@ -55,7 +55,7 @@ failed=$(grep -c '^--- FAIL: ' "$log" || true)
 skipped=$(grep -c '^--- SKIP: ' "$log" || true)
 if ((skipped > 0)); then
 	echo "e2e: skipped tests and why:"
-	grep -A1 '^--- SKIP: ' "$log" | grep -v '^--$' | sed 's/^/  /'
+	awk '/^=== (RUN|CONT) /{t=$3} / SKIPPED: /{sub(/^.* SKIPPED: /, ""); print "  " t ": " $0}' "$log"
 fi
 rm -f "$log"
 echo "e2e ($((SECONDS - t0))s, broker $KAFKA_BROKERS):"

@@ -34,7 +34,8 @@ func pythonWithConfluent(t *testing.T) string {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, py, "-c", "import confluent_kafka, pytest, jsonschema; print(confluent_kafka.__version__)").CombinedOutput()
 	if err != nil {
-		unavailable(t, "%s has no confluent-kafka[json,schemaregistry] and pytest (%v: %s); pip install them or set EVENTGUARD_PYTHON (.ci/run makes .venv)", py, err, bytes.TrimSpace(out))
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		unavailable(t, "%s lacks confluent-kafka[json,schemaregistry] or pytest (%s); pip install them or set EVENTGUARD_PYTHON (bash .ci/run makes .venv)", py, lines[len(lines)-1])
 	}
 	t.Logf("python %s, confluent-kafka %s", py, bytes.TrimSpace(out))
 	return py
