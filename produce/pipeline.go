@@ -64,6 +64,14 @@ type Request struct {
 	Records []Record
 	// Partial produces the valid records even when others are invalid.
 	Partial bool
+	// Order, when set, is called just before the request's valid records
+	// are handed to the producer and blocks until it is this request's
+	// turn; the pipeline calls the returned function right after handing
+	// them over. An error (ctx done first) means nothing is handed over:
+	// every record is answered as timed out. gRPC ProduceStream uses it to
+	// hand requests to Kafka in stream order while validating several at
+	// once. Default: nil, no ordering between requests.
+	Order func(ctx context.Context) (handedOff func(), err error)
 }
 
 // RecordError says why one record was not produced.
@@ -121,6 +129,9 @@ type Event struct {
 	Code string
 	// Deprecated is set when the version is deprecated.
 	Deprecated bool
+	// Count is how many records of one request this event stands for
+	// (records with the same facts are reported together); 0 means 1.
+	Count int
 }
 
 // ReasonBatchRejected is the Event.Code of a valid record that was not
@@ -129,7 +140,9 @@ const ReasonBatchRejected = "batch_rejected"
 
 // Observer receives the pipeline's facts; telemetry implements it.
 type Observer interface {
-	// Record is called once per record when its outcome is known.
+	// Record is called when records' outcome is known: once per record,
+	// or once for several records of a request with the same facts
+	// (Event.Count).
 	Record(Event)
 	// Validated is called with the time one record's validation took.
 	Validated(d time.Duration)
@@ -264,8 +277,8 @@ func (p *Pipeline) refuse(ctx context.Context, req *Request, e *Error) *Response
 	case KindUnavailable, KindTimeout, KindOverloaded, KindInternal:
 		outcome, lv = "failed", slog.LevelWarn
 	}
-	for range req.Records {
-		p.o.Observer.Record(Event{Topic: req.Topic, Feature: req.Feature, Outcome: outcome, Code: e.Code})
+	if n := len(req.Records); n > 0 {
+		p.o.Observer.Record(Event{Topic: req.Topic, Feature: req.Feature, Outcome: outcome, Code: e.Code, Count: n})
 	}
 	attrs := []slog.Attr{slog.String("topic", req.Topic), slog.String("feature", req.Feature), slog.Int("records", len(req.Records)), slog.String("code", e.Code), slog.String("error", e.Message)}
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
@@ -382,9 +395,11 @@ func (p *Pipeline) produce(ctx context.Context, req *Request, start time.Time) *
 
 	if failed > 0 && !req.Partial {
 		resp.Err = summarize(resp.Results, failed, len(req.Records))
+		var evs []Event
 		for _, v := range valid {
-			p.o.Observer.Record(Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "rejected", Code: ReasonBatchRejected, Deprecated: v.deprecated})
+			evs = addEvent(evs, Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "rejected", Code: ReasonBatchRejected, Deprecated: v.deprecated})
 		}
+		p.record(evs)
 		return resp
 	}
 	if len(valid) == 0 {
@@ -399,12 +414,12 @@ func (p *Pipeline) produce(ctx context.Context, req *Request, start time.Time) *
 // the registry could not be asked: the valid ones so far, record i and the
 // ones after it fail with e's code (the ones already rejected were reported).
 func (p *Pipeline) unchecked(ctx context.Context, req *Request, valid []prepared, i int, e *Error) {
+	var evs []Event
 	for _, v := range valid {
-		p.o.Observer.Record(Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "failed", Code: e.Code, Deprecated: v.deprecated})
+		evs = addEvent(evs, Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "failed", Code: e.Code, Deprecated: v.deprecated})
 	}
-	for j := i; j < len(req.Records); j++ {
-		p.o.Observer.Record(Event{Topic: req.Topic, Feature: req.Feature, Outcome: "failed", Code: e.Code})
-	}
+	p.record(evs)
+	p.o.Observer.Record(Event{Topic: req.Topic, Feature: req.Feature, Outcome: "failed", Code: e.Code, Count: len(req.Records) - i})
 	attrs := []slog.Attr{slog.String("topic", req.Topic), slog.String("feature", req.Feature), slog.Int("records", len(req.Records)), slog.String("code", e.Code), slog.String("error", e.Message)}
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
@@ -584,7 +599,17 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 	versions := map[int][]byte{}
 
 	pd := &pending{left: len(valid), done: make(chan struct{})}
-	for _, v := range valid {
+	toSend := valid
+	var handedOff func()
+	if req.Order != nil {
+		var err error
+		if handedOff, err = req.Order(ctx); err != nil {
+			// ctx is done before this request's turn: nothing is handed
+			// over and every record is answered as timed out below.
+			toSend = nil
+		}
+	}
+	for _, v := range toSend {
 		r := &req.Records[v.index]
 		hs := make([]kgo.RecordHeader, 0, len(r.Headers)+len(trace)+4)
 		for _, h := range r.Headers {
@@ -609,7 +634,6 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			Headers: hs,
 		}
 		res := &resp.Results[v.index]
-		schema, deprecated := v.schema, v.deprecated
 		p.o.Producer.Produce(ctx, rec, func(rec *kgo.Record, err error) {
 			pd.mu.Lock()
 			defer pd.mu.Unlock()
@@ -622,16 +646,14 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			} else {
 				res.Produced, res.Partition, res.Offset = true, rec.Partition, rec.Offset
 			}
-			ev := Event{Topic: req.Topic, Subject: schema.Subject, SchemaID: schema.ID, Version: schema.Version, Feature: req.Feature, Outcome: "accepted", Deprecated: deprecated}
-			if err != nil {
-				ev.Outcome, ev.Code = "failed", res.Err.Code
-			}
-			p.o.Observer.Record(ev)
 			pd.left--
 			if pd.left == 0 {
 				close(pd.done)
 			}
 		})
+	}
+	if handedOff != nil {
+		handedOff()
 	}
 
 	select {
@@ -650,11 +672,11 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			res := &resp.Results[v.index]
 			if !res.Produced && res.Err == nil {
 				res.Err = &RecordError{Kind: KindTimeout, Code: CodeTimeout, Message: fmt.Sprintf("no acknowledgement from Kafka within %s; the record may or may not have been written", p.cfg.Limits.ProduceTimeout)}
-				p.o.Observer.Record(Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "failed", Code: CodeTimeout, Deprecated: v.deprecated})
 			}
 		}
 		pd.mu.Unlock()
 	}
+	p.observeSent(req, valid, resp)
 
 	// Request-level error from Kafka failures: the first failure's kind.
 	for _, v := range valid {
@@ -672,6 +694,40 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			p.o.Logger.LogAttrs(ctx, slog.LevelWarn, "produce failed", slog.String("topic", req.Topic), slog.String("code", e.Code), slog.String("error", e.Message))
 			return
 		}
+	}
+}
+
+// observeSent reports the outcome of the records handed to Kafka, off the
+// producer's callback path: records with the same schema and outcome are
+// reported as one Event with their Count (a batch usually has one).
+func (p *Pipeline) observeSent(req *Request, valid []prepared, resp *Response) {
+	var evs []Event
+	for _, v := range valid {
+		ev := Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "accepted", Deprecated: v.deprecated}
+		if e := resp.Results[v.index].Err; e != nil {
+			ev.Outcome, ev.Code = "failed", e.Code
+		}
+		evs = addEvent(evs, ev)
+	}
+	p.record(evs)
+}
+
+// addEvent adds one record's event to evs, counting it in the event with
+// the same facts when there is one. Topic and feature are the request's.
+func addEvent(evs []Event, ev Event) []Event {
+	for i := range evs {
+		if e := &evs[i]; e.SchemaID == ev.SchemaID && e.Subject == ev.Subject && e.Version == ev.Version && e.Outcome == ev.Outcome && e.Code == ev.Code && e.Deprecated == ev.Deprecated {
+			e.Count++
+			return evs
+		}
+	}
+	ev.Count = 1
+	return append(evs, ev)
+}
+
+func (p *Pipeline) record(evs []Event) {
+	for _, ev := range evs {
+		p.o.Observer.Record(ev)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,6 +78,22 @@ type Metrics struct {
 	panicsMu      sync.Mutex
 	panicSources  map[string]bool
 	bufferedAdded bool
+
+	// validated are the validation histograms by direction, bound once.
+	validated map[string]prometheus.Observer
+	// counters caches resolved records counters by their raw facts, so the
+	// per-record path skips the label policy and the label hashing.
+	counters     sync.Map // recordKey → prometheus.Counter
+	countersSize atomic.Int64
+}
+
+// maxCachedCounters bounds the counters cache; facts past it still count,
+// through the slower path.
+const maxCachedCounters = 10000
+
+type recordKey struct {
+	l               RecordLabels
+	outcome, reason string
 }
 
 // Metric family names. They are part of the public surface: docs/observability.md
@@ -167,6 +184,10 @@ func NewMetrics(reg prometheus.Registerer, o MetricsOptions) (*Metrics, error) {
 		}
 	}
 	m.buildInfo.WithLabelValues(orUnknown(o.Version), orUnknown(o.Commit), orUnknown(o.GoVersion)).Set(1)
+	m.validated = map[string]prometheus.Observer{
+		DirectionProduce: m.validation.WithLabelValues(DirectionProduce),
+		DirectionConsume: m.validation.WithLabelValues(DirectionConsume),
+	}
 	// Families that are only ever incremented show up from the start, at
 	// zero, for the label values known up front.
 	for _, t := range []string{"http", "grpc"} {
@@ -224,23 +245,34 @@ func (m *Metrics) labels(l RecordLabels) (topic, subject, version, feature, grou
 	return
 }
 
-// Record counts one record's outcome. reason is the error code ("" on
-// success).
-func (m *Metrics) Record(l RecordLabels, outcome, reason string) {
-	if m == nil {
+// Record counts n records with the same outcome. reason is the error code
+// ("" on success).
+func (m *Metrics) Record(l RecordLabels, outcome, reason string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	k := recordKey{l, outcome, reason}
+	if c, ok := m.counters.Load(k); ok {
+		c.(prometheus.Counter).Add(float64(n))
 		return
 	}
 	t, s, v, f, g := m.labels(l)
-	m.records.WithLabelValues(l.Direction, t, s, v, f, g, outcome, reason).Inc()
+	c := m.records.WithLabelValues(l.Direction, t, s, v, f, g, outcome, reason)
+	c.Add(float64(n))
+	if m.countersSize.Load() < maxCachedCounters {
+		if _, loaded := m.counters.LoadOrStore(k, c); !loaded {
+			m.countersSize.Add(1)
+		}
+	}
 }
 
-// Deprecated counts one record of a deprecated schema version.
-func (m *Metrics) Deprecated(l RecordLabels) {
-	if m == nil || l.Subject == "" {
+// Deprecated counts n records of a deprecated schema version.
+func (m *Metrics) Deprecated(l RecordLabels, n int) {
+	if m == nil || l.Subject == "" || n <= 0 {
 		return
 	}
 	_, s, v, f, g := m.labels(l)
-	m.deprecated.WithLabelValues(l.Direction, s, v, f, g).Inc()
+	m.deprecated.WithLabelValues(l.Direction, s, v, f, g).Add(float64(n))
 }
 
 // Validated observes the time one record's validation took.
@@ -248,7 +280,11 @@ func (m *Metrics) Validated(direction string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.validation.WithLabelValues(direction).Observe(d.Seconds())
+	o, ok := m.validated[direction]
+	if !ok {
+		o = m.validation.WithLabelValues(direction)
+	}
+	o.Observe(d.Seconds())
 }
 
 // Produced observes a produce request's time from arrival to the last

@@ -45,17 +45,17 @@ func TestLabelBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Before resolution: allow-listed topic and configured feature stay.
-	m.Record(RecordLabels{Direction: DirectionProduce, Topic: "pets", Feature: "checkout"}, "rejected", "reserved_header")
+	m.Record(RecordLabels{Direction: DirectionProduce, Topic: "pets", Feature: "checkout"}, "rejected", "reserved_header", 1)
 	// Never resolved, unknown topic and feature: other/unknown.
-	m.Record(RecordLabels{Direction: DirectionProduce, Topic: "random-1", Feature: "random-f"}, "rejected", "schema_not_found")
+	m.Record(RecordLabels{Direction: DirectionProduce, Topic: "random-1", Feature: "random-f"}, "rejected", "schema_not_found", 1)
 	// Resolved: learned, up to the cap of 2 per label.
 	for _, topic := range []string{"t1", "t2", "t3"} {
-		m.Record(RecordLabels{Direction: DirectionProduce, Topic: topic, Subject: topic + "-value", Version: 1, Feature: "f-" + topic}, "accepted", "")
+		m.Record(RecordLabels{Direction: DirectionProduce, Topic: topic, Subject: topic + "-value", Version: 1, Feature: "f-" + topic}, "accepted", "", 1)
 	}
-	m.Record(RecordLabels{Direction: DirectionConsume, Topic: "pets", Subject: "pets-value", Version: 2, Group: "analytics"}, "delivered", "")
-	m.Record(RecordLabels{Direction: DirectionConsume, Topic: "pets", Subject: "pets-value", Version: 2, Group: "stranger"}, "delivered", "")
-	m.Deprecated(RecordLabels{Direction: DirectionConsume, Topic: "pets", Subject: "pets-value", Version: 1, Group: "analytics"})
-	m.Deprecated(RecordLabels{Direction: DirectionProduce, Topic: "pets"}) // unresolved: not counted
+	m.Record(RecordLabels{Direction: DirectionConsume, Topic: "pets", Subject: "pets-value", Version: 2, Group: "analytics"}, "delivered", "", 1)
+	m.Record(RecordLabels{Direction: DirectionConsume, Topic: "pets", Subject: "pets-value", Version: 2, Group: "stranger"}, "delivered", "", 1)
+	m.Deprecated(RecordLabels{Direction: DirectionConsume, Topic: "pets", Subject: "pets-value", Version: 1, Group: "analytics"}, 1)
+	m.Deprecated(RecordLabels{Direction: DirectionProduce, Topic: "pets"}, 1) // unresolved: not counted
 
 	got := map[string]bool{}
 	for _, s := range gather(t, reg)[MetricRecords].GetMetric() {
@@ -139,17 +139,26 @@ func TestMetricFamilies(t *testing.T) {
 			t.Errorf("%s: missing", name)
 			continue
 		}
-		if f.GetType() != want.typ || len(f.GetMetric()) != 1 {
-			t.Errorf("%s: type %v, %d series", name, f.GetType(), len(f.GetMetric()))
+		if f.GetType() != want.typ {
+			t.Errorf("%s: type %v", name, f.GetType())
 			continue
 		}
-		s := f.GetMetric()[0]
-		var parts []string
-		for _, lp := range s.GetLabel() {
-			parts = append(parts, lp.GetName()+"="+lp.GetValue())
+		var s *dto.Metric
+		var all []string
+		for _, x := range f.GetMetric() {
+			var parts []string
+			for _, lp := range x.GetLabel() {
+				parts = append(parts, lp.GetName()+"="+lp.GetValue())
+			}
+			got := strings.Join(parts, ",")
+			all = append(all, got)
+			if got == want.labels {
+				s = x
+			}
 		}
-		if got := strings.Join(parts, ","); got != want.labels {
-			t.Errorf("%s: labels %s, want %s", name, got, want.labels)
+		if s == nil {
+			t.Errorf("%s: no series %s; have %v", name, want.labels, all)
+			continue
 		}
 		v := s.GetCounter().GetValue() + s.GetGauge().GetValue() + float64(s.GetHistogram().GetSampleCount())
 		if v != want.value {
@@ -181,8 +190,8 @@ func TestMetricFamilies(t *testing.T) {
 // TestNilMetrics: a nil *Metrics records nothing and does not panic.
 func TestNilMetrics(t *testing.T) {
 	var m *Metrics
-	m.Record(RecordLabels{}, "accepted", "")
-	m.Deprecated(RecordLabels{Subject: "s"})
+	m.Record(RecordLabels{}, "accepted", "", 1)
+	m.Deprecated(RecordLabels{Subject: "s"}, 1)
 	m.Validated(DirectionProduce, 0)
 	m.Produced("t", 0)
 	m.Lag("t", "g", 0)

@@ -25,16 +25,20 @@ var (
 	_ validate.Observer = (*telemetry.Metrics)(nil)
 )
 
-// Record counts one record's outcome; accepted records of a resolved schema
+// Record counts records' outcome; accepted records of a resolved schema
 // enter the catalog under their feature.
 func (o Produce) Record(ev produce.Event) {
+	n := ev.Count
+	if n <= 0 {
+		n = 1
+	}
 	l := telemetry.RecordLabels{Direction: telemetry.DirectionProduce, Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version, Feature: ev.Feature}
-	o.Metrics.Record(l, ev.Outcome, ev.Code)
+	o.Metrics.Record(l, ev.Outcome, ev.Code, n)
 	if ev.Deprecated {
-		o.Metrics.Deprecated(l)
+		o.Metrics.Deprecated(l, n)
 	}
 	if ev.Outcome == "accepted" {
-		o.Catalog.Produced(catalog.Event{Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version, SchemaID: ev.SchemaID, Deprecated: ev.Deprecated}, ev.Feature, 1)
+		o.Catalog.Produced(catalog.Event{Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version, SchemaID: ev.SchemaID, Deprecated: ev.Deprecated}, ev.Feature, n)
 	}
 }
 
