@@ -1,0 +1,136 @@
+package produce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestKafkaErrorClassification(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		kind Kind
+		code string
+	}{
+		{context.DeadlineExceeded, KindTimeout, CodeTimeout},
+		{fmt.Errorf("wrapped: %w", kgo.ErrRecordTimeout), KindTimeout, CodeTimeout},
+		{context.Canceled, KindUnavailable, CodeKafkaDown},
+		{kgo.ErrClientClosed, KindUnavailable, CodeShuttingDown},
+		{kgo.ErrMaxBuffered, KindOverloaded, CodeOverloaded},
+		{kerr.MessageTooLarge, KindTooLarge, CodeValueTooLarge},
+		{kerr.RecordListTooLarge, KindTooLarge, CodeValueTooLarge},
+		{kerr.TopicAuthorizationFailed, KindForbidden, CodeKafkaRejected},
+		{kerr.UnknownTopicOrPartition, KindNotFound, CodeTopicNotFound},
+		{kerr.InvalidRecord, KindBadRequest, CodeKafkaRejected},
+		{kerr.CorruptMessage, KindBadRequest, CodeKafkaRejected},
+		{kerr.NotEnoughReplicas, KindUnavailable, CodeKafkaDown},
+		{errors.New("broken pipe"), KindUnavailable, CodeKafkaDown},
+	}
+	for _, tt := range tests {
+		k, code, msg := kafkaError("pets", tt.err)
+		if k != tt.kind || code != tt.code || msg == "" {
+			t.Errorf("%v: got %v %s %q, want %v %s", tt.err, k, code, msg, tt.kind, tt.code)
+		}
+		if k == KindInternal {
+			t.Errorf("%v: a Kafka failure classified as internal", tt.err)
+		}
+	}
+}
+
+func TestKindHTTPStatus(t *testing.T) {
+	t.Parallel()
+	want := map[Kind]int{
+		KindBadRequest: http.StatusBadRequest, KindForbidden: http.StatusForbidden, KindNotFound: http.StatusNotFound,
+		KindTooLarge: http.StatusRequestEntityTooLarge, KindInvalid: http.StatusUnprocessableEntity,
+		KindOverloaded: http.StatusTooManyRequests, KindUnavailable: http.StatusServiceUnavailable,
+		KindTimeout: http.StatusGatewayTimeout, KindInternal: http.StatusInternalServerError, Kind(0): http.StatusInternalServerError,
+	}
+	for k, s := range want {
+		if got := k.HTTPStatus(); got != s {
+			t.Errorf("Kind(%d).HTTPStatus() = %d, want %d", k, got, s)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	t.Parallel()
+	rerr := func(k Kind, code string) *RecordError { return &RecordError{Kind: k, Code: code, Message: code + " happened"} }
+	tests := []struct {
+		name string
+		errs []*RecordError // per record; nil is a valid record
+		kind Kind
+		code string
+		msg  string
+	}{
+		{"one invalid", []*RecordError{nil, rerr(KindInvalid, "schema_violation"), nil}, KindInvalid, CodeInvalidRecords,
+			"record 1: schema_violation happened; nothing was produced"},
+		{"same not found", []*RecordError{rerr(KindNotFound, CodeSchemaNotFound), rerr(KindNotFound, CodeSchemaNotFound)}, KindNotFound, CodeSchemaNotFound,
+			"2 of 2 records failed; first, record 0: schema_not_found happened; nothing was produced"},
+		{"one bad request keeps its code", []*RecordError{nil, rerr(KindBadRequest, CodeReservedHeader)}, KindBadRequest, CodeReservedHeader, ""},
+		{"bad requests with different codes", []*RecordError{rerr(KindBadRequest, CodeReservedHeader), rerr(KindBadRequest, CodeKeyRequired)}, KindBadRequest, CodeInvalidRecords, ""},
+		{"mixed kinds are 422", []*RecordError{rerr(KindNotFound, CodeSchemaNotFound), rerr(KindTooLarge, CodeValueTooLarge)}, KindInvalid, CodeInvalidRecords, ""},
+		{"sunset only", []*RecordError{rerr(KindInvalid, CodeDeprecated)}, KindInvalid, CodeDeprecated, ""},
+		{"sunset and invalid", []*RecordError{rerr(KindInvalid, CodeDeprecated), rerr(KindInvalid, "schema_violation")}, KindInvalid, CodeInvalidRecords, ""},
+	}
+	for _, tt := range tests {
+		results := make([]Result, len(tt.errs))
+		failed := 0
+		for i, e := range tt.errs {
+			results[i] = Result{Index: i, Err: e}
+			if e != nil {
+				failed++
+			}
+		}
+		e := summarize(results, failed, len(results))
+		if e.Kind != tt.kind || e.Code != tt.code {
+			t.Errorf("%s: got %v %s, want %v %s", tt.name, e.Kind, e.Code, tt.kind, tt.code)
+		}
+		if tt.msg != "" && e.Message != tt.msg {
+			t.Errorf("%s: message %q, want %q", tt.name, e.Message, tt.msg)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	t.Parallel()
+	doc := map[string]any{
+		"event_type": "OrderPlaced",
+		"a/b":        "slash",
+		"m~n":        "tilde",
+		"items":      []any{map[string]any{"sku": "A"}},
+		"n":          nil,
+	}
+	tests := []struct {
+		ptr  string
+		want any
+		ok   bool
+	}{
+		{"", doc, true},
+		{"/event_type", "OrderPlaced", true},
+		{"/a~1b", "slash", true},
+		{"/m~0n", "tilde", true},
+		{"/items/0/sku", "A", true},
+		{"/n", nil, true},
+		{"/missing", nil, false},
+		{"/items/1/sku", nil, false},
+		{"/items/-1", nil, false},
+		{"/items/x", nil, false},
+		{"/event_type/0", nil, false},
+		{"event_type", nil, false},
+	}
+	for _, tt := range tests {
+		got, ok := lookup(doc, tt.ptr)
+		if ok != tt.ok || (tt.ptr != "" && fmt.Sprint(got) != fmt.Sprint(tt.want)) {
+			t.Errorf("lookup(%q) = %v %v, want %v %v", tt.ptr, got, ok, tt.want, tt.ok)
+		}
+	}
+	if s := lookupString(doc, "/items"); s != "" {
+		t.Errorf("lookupString of an array = %q", s)
+	}
+}
