@@ -60,7 +60,9 @@ func TestKindHTTPStatus(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	t.Parallel()
-	rerr := func(k Kind, code string) *RecordError { return &RecordError{Kind: k, Code: code, Message: code + " happened"} }
+	rerr := func(k Kind, code string) *RecordError {
+		return &RecordError{Kind: k, Code: code, Message: code + " happened"}
+	}
 	tests := []struct {
 		name string
 		errs []*RecordError // per record; nil is a valid record
