@@ -1,0 +1,136 @@
+package telemetry
+
+import (
+	"context"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// produceMethods are the gRPC methods that are produce requests; only they
+// are counted as ingress requests.
+var produceMethods = map[string]bool{
+	"/eventguard.v1.Eventguard/Produce":       true,
+	"/eventguard.v1.Eventguard/ProduceStream": true,
+}
+
+// GRPCServerOptions returns the interceptors that observe the gRPC produce
+// ingress as InstrumentHTTP observes HTTP: Produce calls and open
+// ProduceStream streams count in eventguard_inflight_requests{transport="grpc"},
+// each answer in eventguard_ingress_requests_total by gRPC code name, and with
+// tracing on each call gets a server span, child of the caller's traceparent
+// metadata, which the handler's spans continue. Other methods (Subscribe,
+// health, reflection) pass through. Either m or t may be nil.
+func GRPCServerOptions(m *Metrics, t *Tracer) []grpc.ServerOption {
+	if m == nil && !t.Enabled() {
+		return nil
+	}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(grpcUnary(m, t)), grpc.ChainStreamInterceptor(grpcStream(m, t))}
+}
+
+func grpcUnary(m *Metrics, t *Tracer) grpc.UnaryServerInterceptor {
+	tracing := t.Enabled()
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		if !produceMethods[info.FullMethod] {
+			return next(ctx, req)
+		}
+		done := m.InFlight("grpc")
+		defer done()
+		var span trace.Span
+		if tracing {
+			ctx, span = t.startGRPC(ctx, info.FullMethod)
+		}
+		resp, err := next(ctx, req)
+		endGRPC(span, err)
+		m.Answered("grpc", status.Code(err).String())
+		return resp, err
+	}
+}
+
+func grpcStream(m *Metrics, t *Tracer) grpc.StreamServerInterceptor {
+	tracing := t.Enabled()
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+		if !produceMethods[info.FullMethod] {
+			return next(srv, ss)
+		}
+		done := m.InFlight("grpc")
+		defer done()
+		var span trace.Span
+		if tracing {
+			var ctx context.Context
+			ctx, span = t.startGRPC(ss.Context(), info.FullMethod)
+			ss = &contextStream{ServerStream: ss, ctx: ctx}
+		}
+		err := next(srv, ss)
+		endGRPC(span, err)
+		m.Answered("grpc", status.Code(err).String())
+		return err
+	}
+}
+
+// contextStream replaces a server stream's context.
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }
+
+// startGRPC starts the server span of a produce call as a child of the
+// caller's traceparent metadata, and rewrites that metadata to the span so
+// the handler, which extracts the context from the metadata, continues it.
+func (t *Tracer) startGRPC(ctx context.Context, method string) (context.Context, trace.Span) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	md = md.Copy()
+	ctx = Propagator.Extract(ctx, mdCarrier(md))
+	service, rpc, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
+	ctx, span := t.Start(ctx, strings.TrimPrefix(method, "/"), trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(
+			attribute.String("rpc.system", "grpc"),
+			attribute.String("rpc.service", service),
+			attribute.String("rpc.method", rpc),
+		))
+	delete(md, "traceparent")
+	Propagator.Inject(ctx, mdCarrier(md))
+	return metadata.NewIncomingContext(ctx, md), span
+}
+
+func endGRPC(span trace.Span, err error) {
+	if span == nil {
+		return
+	}
+	defer span.End()
+	if !span.IsRecording() {
+		return
+	}
+	c := status.Code(err)
+	span.SetAttributes(attribute.Int("rpc.grpc.status_code", int(c)))
+	if err != nil {
+		span.SetStatus(codes.Error, c.String())
+	}
+}
+
+// mdCarrier adapts gRPC metadata to the propagator.
+type mdCarrier metadata.MD
+
+func (c mdCarrier) Get(key string) string {
+	if v := metadata.MD(c).Get(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c mdCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
+
+func (c mdCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
+}
