@@ -234,8 +234,9 @@ type Subscription struct {
 type Deliver struct {
 	// URL receives each valid record as an HTTP POST. Default: "".
 	URL string `yaml:"url"`
-	// GRPC delivers over the gRPC Subscribe stream instead of HTTP.
-	// Default: false.
+	// GRPC delivers over the gRPC Subscribe stream instead of HTTP: the
+	// app subscribes by this subscription's name. Needs listen.grpc (not
+	// "off"). Default: false.
 	GRPC bool `yaml:"grpc"`
 	// Timeout bounds one delivery attempt. Default: 10s.
 	Timeout time.Duration `yaml:"timeout"`

@@ -159,6 +159,9 @@ func (c *Config) Validate() error {
 				bad(p+".deliver.url", "must be an http or https URL, got %q", s.Deliver.URL)
 			}
 		}
+		if s.Deliver.GRPC && c.Listen.GRPC == ListenerOff {
+			bad(p+".deliver.grpc", "needs the gRPC listener, but listen.grpc is %q", ListenerOff)
+		}
 		if s.Deliver.Timeout <= 0 {
 			bad(p+".deliver.timeout", "must be positive")
 		}

@@ -286,6 +286,10 @@ func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer)
 	// the handler returns.
 	go func() {
 		defer close(queue)
+		// Requests are validated concurrently but handed to Kafka in
+		// stream order: each waits for its predecessor's turn.
+		prev := make(chan struct{})
+		close(prev)
 		for {
 			select {
 			case slots <- struct{}{}:
@@ -299,6 +303,8 @@ func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer)
 				return
 			}
 			c := &streamCall{done: make(chan struct{})}
+			t := &turn{prev: prev, mine: make(chan struct{})}
+			prev = t.mine
 			workers.Add(1)
 			go func() {
 				defer workers.Done()
@@ -310,7 +316,8 @@ func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer)
 						c.err = g.panicked("/eventguard.v1.Eventguard/ProduceStream", v)
 					}
 				}()
-				c.out, c.md = g.produceOne(wctx, in, feature)
+				defer t.pass(wctx)
+				c.out, c.md = g.produceOne(wctx, in, feature, t.order)
 			}()
 			queue <- c
 		}
@@ -375,13 +382,45 @@ func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer)
 	}
 }
 
+// turn orders one ProduceStream request's hand-over to Kafka after its
+// predecessor's.
+type turn struct {
+	prev <-chan struct{} // closed once the predecessor handed over
+	mine chan struct{}   // closed once this request handed over (or never will)
+	once sync.Once
+}
+
+// order is the produce.Request Order hook.
+func (t *turn) order(ctx context.Context) (func(), error) {
+	select {
+	case <-t.prev:
+		return t.done, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (t *turn) done() { t.once.Do(func() { close(t.mine) }) }
+
+// pass ends the turn of a request that handed nothing over (it failed
+// before, or its wait was cut off), once its predecessor has, so the
+// order holds down the stream.
+func (t *turn) pass(ctx context.Context) {
+	select {
+	case <-t.prev:
+	case <-ctx.Done():
+	}
+	t.done()
+}
+
 // produceOne runs one ProduceStream request: a failure is carried in the
 // response's error, not as the stream's status.
-func (g *GRPC) produceOne(ctx context.Context, in *eventguardv1.ProduceRequest, feature string) (*eventguardv1.ProduceResponse, metadata.MD) {
+func (g *GRPC) produceOne(ctx context.Context, in *eventguardv1.ProduceRequest, feature string, order func(context.Context) (func(), error)) (*eventguardv1.ProduceResponse, metadata.MD) {
 	req, bad := decodeProduce(in, feature)
 	if bad != nil {
 		return &eventguardv1.ProduceResponse{RequestId: in.GetRequestId(), Error: statusError(bad)}, nil
 	}
+	req.Order = order
 	resp := g.p.Produce(ctx, req)
 	out := encodeResponse(resp, in.GetRequestId())
 	if resp.Err != nil {

@@ -22,9 +22,10 @@ import (
 	"github.com/eventguard/eventguard/telemetry"
 )
 
-// ErrNoSubscriber is returned (wrapped) by Hub.Deliver while no Subscribe
-// stream is connected for the subscription. It is a retryable delivery
-// failure: the consume loop backs off and keeps the offset.
+// ErrNoSubscriber is returned (wrapped) by Hub.Deliver when no Subscribe
+// stream connected for the subscription before the delivery attempt's
+// deadline. It is a retryable delivery failure: the consume loop backs off
+// and keeps the offset.
 var ErrNoSubscriber = errors.New("no subscriber connected")
 
 // ErrSubscriberGone is returned (wrapped) by Hub.Deliver when the stream a
@@ -62,6 +63,8 @@ type hubSub struct {
 	mu      sync.Mutex
 	streams []*subStream
 	next    int
+	// joined is closed (and replaced) whenever a stream connects.
+	joined chan struct{}
 }
 
 // subStream is one connected Subscribe stream.
@@ -82,7 +85,7 @@ func NewHub(cfg *config.Config, log *slog.Logger) *Hub {
 	for _, s := range cfg.Subscriptions {
 		h.known[s.Name] = s.Deliver.GRPC
 		if s.Deliver.GRPC {
-			h.subs[s.Name] = &hubSub{name: s.Name}
+			h.subs[s.Name] = &hubSub{name: s.Name, joined: make(chan struct{})}
 		}
 	}
 	return h
@@ -91,6 +94,15 @@ func NewHub(cfg *config.Config, log *slog.Logger) *Hub {
 // Close ends every Subscribe stream with UNAVAILABLE and makes every later
 // Deliver fail with ErrNoSubscriber.
 func (h *Hub) Close() { h.closeOnce.Do(func() { close(h.closed) }) }
+
+func (h *Hub) isClosed() bool {
+	select {
+	case <-h.closed:
+		return true
+	default:
+		return false
+	}
+}
 
 // Subscribers returns the number of streams connected for subscription.
 func (h *Hub) Subscribers(subscription string) int {
@@ -106,16 +118,29 @@ func (h *Hub) Subscribers(subscription string) int {
 // Deliver sends d to a stream connected for d.Subscription and waits for
 // its Ack (nil), Nack with retry (a retryable error), Nack without retry
 // (an error wrapping consume.ErrRejected), the stream's end
-// (ErrSubscriberGone) or ctx. With no stream connected it returns
-// ErrNoSubscriber at once.
+// (ErrSubscriberGone) or ctx. With no stream connected it waits for one
+// until ctx is done (the attempt's deliver.timeout), then returns
+// ErrNoSubscriber, so an app that connects shortly after the sidecar
+// starts loses no attempt.
 func (h *Hub) Deliver(ctx context.Context, d *consume.Delivery) error {
 	s, ok := h.subs[d.Subscription]
 	if !ok {
 		return fmt.Errorf("deliver to subscription %q: not a gRPC subscription (deliver.grpc)", d.Subscription)
 	}
-	ss := s.pick(h.closed)
-	if ss == nil {
-		return fmt.Errorf("deliver to subscription %q: %w", d.Subscription, ErrNoSubscriber)
+	var ss *subStream
+	for {
+		var joined chan struct{}
+		ss, joined = s.pick()
+		if ss != nil {
+			break
+		}
+		select {
+		case <-joined:
+		case <-h.closed:
+			return fmt.Errorf("deliver to subscription %q: %w (shutting down)", d.Subscription, ErrNoSubscriber)
+		case <-ctx.Done():
+			return fmt.Errorf("deliver to subscription %q: %w", d.Subscription, ErrNoSubscriber)
+		}
 	}
 	id := h.nextID.Add(1)
 	res := make(chan error, 1)
@@ -147,25 +172,23 @@ func (h *Hub) Deliver(ctx context.Context, d *consume.Delivery) error {
 	}
 }
 
-// pick returns the next stream round-robin, or nil.
-func (s *hubSub) pick(closed chan struct{}) *subStream {
-	select {
-	case <-closed:
-		return nil
-	default:
-	}
+// pick returns the next stream round-robin, or nil and a channel closed
+// when one connects.
+func (s *hubSub) pick() (*subStream, chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.streams) == 0 {
-		return nil
+		return nil, s.joined
 	}
 	s.next = (s.next + 1) % len(s.streams)
-	return s.streams[s.next]
+	return s.streams[s.next], nil
 }
 
 func (s *hubSub) add(ss *subStream) {
 	s.mu.Lock()
 	s.streams = append(s.streams, ss)
+	close(s.joined)
+	s.joined = make(chan struct{})
 	s.mu.Unlock()
 }
 
@@ -276,6 +299,8 @@ func (g *GRPC) Subscribe(stream eventguardv1.Eventguard_SubscribeServer) error {
 	h := g.hub
 	grpcSub, known := h.known[name]
 	switch {
+	case h.isClosed():
+		return status.Error(codes.Unavailable, "eventguard is shutting down; subscribe against the next instance")
 	case !known:
 		return status.Errorf(codes.NotFound, "subscription %q is not configured (subscriptions[].name)", name)
 	case !grpcSub:

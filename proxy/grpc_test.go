@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
 	"github.com/eventguard/eventguard/config"
@@ -446,7 +447,7 @@ func TestGRPCDeprecation(t *testing.T) {
 		t.Fatalf("Produce: %v", err)
 	}
 	want := &eventguardv1.DeprecationNotice{Subject: "pets-value", Version: 1, Since: "2026-10-01", Sunset: "2099-03-31", Owner: "team-pets", ReplacementSubject: "pets-value", ReplacementVersion: 2}
-	if len(resp.GetDeprecations()) != 1 || resp.Deprecations[0].String() != want.String() {
+	if len(resp.GetDeprecations()) != 1 || !proto.Equal(resp.Deprecations[0], want) {
 		t.Errorf("deprecations = %v, want %v", resp.GetDeprecations(), want)
 	}
 	for k, v := range map[string]string{

@@ -45,6 +45,9 @@ type sidecar struct {
 	metrics *telemetry.Metrics
 	catalog *catalog.Catalog
 	tracing *telemetry.Tracing
+	// grpc is the gRPC ingress; its Hub is the consume.Deliverer of the
+	// subscriptions with deliver.grpc: true.
+	grpc *proxy.GRPC
 
 	stopping    atomic.Bool
 	registryErr atomic.Pointer[error]
@@ -90,6 +93,7 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 		Tracer:       s.tracing.Tracer,
 		Observer:     observe.Produce{Metrics: s.metrics, Catalog: s.catalog},
 	})
+	s.grpc = proxy.NewGRPC(s.pipeline, proxy.GRPCOptions{Config: cfg, Ready: s.readyErr, Logger: log})
 	return s, nil
 }
 
@@ -97,7 +101,7 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 // startup at once.
 func (s *sidecar) listen() (map[string]net.Listener, error) {
 	lns := map[string]net.Listener{}
-	for name, addr := range map[string]string{"http": s.cfg.Listen.HTTP, "admin": s.cfg.Listen.Admin} {
+	for name, addr := range map[string]string{"http": s.cfg.Listen.HTTP, "grpc": s.cfg.Listen.GRPC, "admin": s.cfg.Listen.Admin} {
 		if addr == config.ListenerOff {
 			continue
 		}
@@ -130,6 +134,16 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 	servers := map[string]*http.Server{}
 	errc := make(chan error, len(lns))
 	for name, ln := range lns {
+		if name == "grpc" {
+			s.registerPanics("grpc", s.grpc.Panics.Load)
+			go func() {
+				if err := s.grpc.Serve(ln); err != nil {
+					errc <- err
+				}
+			}()
+			s.log.Info("listening", "listener", name, "addr", ln.Addr().String())
+			continue
+		}
 		var h http.Handler
 		switch name {
 		case "http":
@@ -161,11 +175,21 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 	}
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.Shutdown.GracePeriod)
 	defer cancel()
+	// The gRPC ingress drains alongside HTTP: health NOT_SERVING, streams
+	// answer what they accepted and end, GracefulStop within the grace.
+	grpcStopped := make(chan struct{})
+	go func() {
+		defer close(grpcStopped)
+		if err := s.grpc.Stop(grace); err != nil {
+			s.log.Warn("grpc ingress did not drain in time", "error", err)
+		}
+	}()
 	if srv := servers["http"]; srv != nil {
 		if err := srv.Shutdown(grace); err != nil {
 			s.log.Warn("http ingress did not drain in time", "error", err)
 		}
 	}
+	<-grpcStopped
 	if err := s.pipeline.Close(grace); err != nil {
 		s.log.Warn("produce requests still in flight at the deadline", "error", err)
 	}
@@ -209,6 +233,22 @@ func (s *sidecar) watchRegistry(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// readyErr is readiness as one error (nil when ready), for the gRPC
+// health service.
+func (s *sidecar) readyErr() error {
+	checks, ok := s.readiness()
+	if ok {
+		return nil
+	}
+	var errs []error
+	for _, name := range []string{"kafka", "registry", "lifecycle"} {
+		if c := checks[name]; c != "ok" {
+			errs = append(errs, fmt.Errorf("%s: %s", name, c))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // readiness returns the checks and whether all pass.
