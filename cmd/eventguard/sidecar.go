@@ -93,7 +93,12 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 		Tracer:       s.tracing.Tracer,
 		Observer:     observe.Produce{Metrics: s.metrics, Catalog: s.catalog},
 	})
-	s.grpc = proxy.NewGRPC(s.pipeline, proxy.GRPCOptions{Config: cfg, Ready: s.readyErr, Logger: log})
+	s.grpc = proxy.NewGRPC(s.pipeline, proxy.GRPCOptions{
+		Config:        cfg,
+		Ready:         s.readyErr,
+		Logger:        log,
+		ServerOptions: telemetry.GRPCServerOptions(s.metrics, s.tracing.Tracer),
+	})
 	return s, nil
 }
 
