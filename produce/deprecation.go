@@ -176,16 +176,33 @@ func (d *Deprecations) Lookup(s *validate.Schema) *config.Deprecation {
 	return x
 }
 
-// Consumed tells a consumer's use of a deprecated version apart for the
-// logs: it logs the subject version once per consumer group and hour, and
-// returns the deprecation (nil when s is not deprecated).
-func (d *Deprecations) Consumed(s *validate.Schema, group string) *config.Deprecation {
-	x := d.Lookup(s)
-	if x == nil {
+// LookupVersion returns the deprecation declared for subject version by the
+// config, or by registry metadata of a schema Lookup has seen; nil when
+// none. It does not log.
+func (d *Deprecations) LookupVersion(subject string, version int) *config.Deprecation {
+	if d == nil {
 		return nil
 	}
+	k := subjectVersion{subject, version}
+	if x, ok := d.by[k]; ok {
+		return &x
+	}
+	if v, ok := d.fromMeta.Load(k); ok {
+		return v.(*config.Deprecation)
+	}
+	return nil
+}
+
+// Consumed reports whether subject version is deprecated (see
+// LookupVersion) and, when it is, logs its use by a consumer group once per
+// group and hour: that is how ghost consumers show up.
+func (d *Deprecations) Consumed(subject string, version int, group string) bool {
+	x := d.LookupVersion(subject, version)
+	if x == nil {
+		return false
+	}
 	d.notice(*x, group, "consumed")
-	return x
+	return true
 }
 
 // notice builds the notice for x and logs it once per user (feature or

@@ -45,6 +45,8 @@ type sidecar struct {
 	metrics *telemetry.Metrics
 	catalog *catalog.Catalog
 	tracing *telemetry.Tracing
+	// deprecations are checked on produce and counted on consume.
+	deprecations *produce.Deprecations
 	// grpc is the gRPC ingress; its Hub is the consume.Deliverer of the
 	// subscriptions with deliver.grpc: true.
 	grpc *proxy.GRPC
@@ -89,7 +91,7 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 		Producer:     kcl,
 		KafkaErr:     s.monitor.Err,
 		Logger:       log,
-		Deprecations: produce.NewDeprecations(cfg.Deprecations, log, nil),
+		Deprecations: s.deprecations,
 		Tracer:       s.tracing.Tracer,
 		Observer:     observe.Produce{Metrics: s.metrics, Catalog: s.catalog},
 	})

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/eventguard/eventguard/catalog"
+	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry"
 	"github.com/eventguard/eventguard/validate"
 )
@@ -42,6 +43,7 @@ func (s *sidecar) setupTelemetry(hooks ...sidecarHooks) error {
 		return err
 	}
 	s.catalog = catalog.New(catalog.Options{Instance: s.cfg.Instance})
+	s.deprecations = produce.NewDeprecations(s.cfg.Deprecations, s.log, nil)
 	s.tracing, err = telemetry.StartTracing(context.Background(), s.cfg.Telemetry, telemetry.TracingOptions{
 		ServiceVersion: v,
 		Instance:       s.cfg.Instance,
