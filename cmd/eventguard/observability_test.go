@@ -554,3 +554,27 @@ func TestTraceContextToKafka(t *testing.T) {
 		t.Errorf("record traceparent %q, want %q", tp, want)
 	}
 }
+
+// TestRefusedRequestMetrics: a request refused as a whole (topic not in the
+// allow-list) counts each of its records under topic="other" and logs one
+// line for the request, not one per record.
+func TestRefusedRequestMetrics(t *testing.T) {
+	r := startSidecar(t, nil, func(c *config.Config) { c.AllowAnyTopic = false })
+	if resp, body := r.produce(t, "secret-topic", map[string]string{"Eventguard-Feature": "intruder"}, records(petV2, petV2)); resp.StatusCode != 403 {
+		t.Fatalf("not allowed: %d %s", resp.StatusCode, body)
+	}
+	fams, err := r.sc.prom.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMetric(t, fams, telemetry.MetricRecords, map[string]string{"direction": "produce", "topic": "other", "subject": "unknown", "version": "unknown",
+		"feature": "other", "group": "", "outcome": "rejected", "reason": produce.CodeTopicNotAllowed}, 2)
+	wantMetric(t, fams, telemetry.MetricIngressRequests, map[string]string{"transport": "http", "status": "403"}, 1)
+	l := r.logs.lines(t, "request rejected")
+	if len(l) != 1 || l[0]["topic"] != "secret-topic" || l[0]["records"] != float64(2) || l[0]["code"] != produce.CodeTopicNotAllowed || l[0]["feature"] != "intruder" {
+		t.Errorf("request rejected lines: %v", l)
+	}
+	if l := r.logs.lines(t, "record rejected"); len(l) != 0 {
+		t.Errorf("per-record lines for a refused request: %v", l)
+	}
+}
