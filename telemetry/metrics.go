@@ -256,7 +256,9 @@ func (m *Metrics) Record(l RecordLabels, outcome, reason string, n int) {
 	t, s, v, f, g := m.labels(l)
 	c := m.records.WithLabelValues(l.Direction, t, s, v, f, g, outcome, reason)
 	c.Add(float64(n))
-	if m.countersSize.Load() < maxCachedCounters {
+	// Only resolved facts are cached: unresolved ones carry raw caller
+	// values and would fill the cache with junk.
+	if l.Subject != "" && m.countersSize.Load() < maxCachedCounters {
 		if _, loaded := m.counters.LoadOrStore(k, c); !loaded {
 			m.countersSize.Add(1)
 		}
