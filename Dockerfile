@@ -23,7 +23,8 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 COPY . .
 ARG VERSION=dev
 ARG COMMIT=unknown
-ARG TARGETOS TARGETARCH
+ARG TARGETOS
+ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
