@@ -43,13 +43,12 @@ type grpcEnv struct {
 
 // envOpts adjust a grpcEnv.
 type envOpts struct {
-	mutate   func(*config.Config)
-	produce  produce.Options
-	wrap     func(proxy.Producer) proxy.Producer
-	ready    func() error
-	tcp      bool
-	stack    *testutil.Stack
-	noTopics bool
+	mutate  func(*config.Config)
+	produce produce.Options
+	wrap    func(proxy.Producer) proxy.Producer
+	ready   func() error
+	tcp     bool
+	stack   *testutil.Stack
 }
 
 // newGRPCEnv starts the stack (unless o.stack is given), the pipeline, the
