@@ -4,7 +4,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,22 +80,6 @@ func (h *HTTP) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// wireRequest is the JSON body of POST /v1/topics/{topic}/records.
-type wireRequest struct {
-	Records []wireRecord `json:"records"`
-	Partial bool         `json:"partial"`
-}
-
-type wireRecord struct {
-	Key           *string           `json:"key"`
-	Value         json.RawMessage   `json:"value"`
-	Headers       map[string]string `json:"headers"`
-	ID            string            `json:"id"`
-	Type          string            `json:"type"`
-	SchemaID      int               `json:"schema_id"`
-	SchemaVersion int               `json:"schema_version"`
-}
-
 type wireError struct {
 	Code       string               `json:"code"`
 	Message    string               `json:"message"`
@@ -156,96 +139,11 @@ func isJSON(ct string) bool {
 	return !ok || cs == "utf-8" || cs == "UTF-8"
 }
 
-// decodeRequest parses the body; the message names what was wrong and where.
-func decodeRequest(body []byte) (*produce.Request, string) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	var wr wireRequest
-	if err := dec.Decode(&wr); err != nil {
-		return nil, "request body is not a valid produce request: " + describeJSONError(err, body)
-	}
-	// dec.More is not enough: it reports false before a stray ']' or '}'.
-	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
-		return nil, "request body has data after the JSON object"
-	}
-	if wr.Records == nil {
-		return nil, `request body has no "records" array`
-	}
-	req := &produce.Request{Partial: wr.Partial, Records: make([]produce.Record, len(wr.Records))}
-	for i, x := range wr.Records {
-		if len(x.Value) == 0 {
-			return nil, fmt.Sprintf("records[%d].value is missing", i)
-		}
-		rec := produce.Record{Value: x.Value, ID: x.ID, Type: x.Type, SchemaID: x.SchemaID, SchemaVersion: x.SchemaVersion}
-		if x.SchemaID < 0 {
-			return nil, fmt.Sprintf("records[%d].schema_id must be positive", i)
-		}
-		if x.SchemaVersion < 0 {
-			return nil, fmt.Sprintf("records[%d].schema_version must be positive", i)
-		}
-		if x.Key != nil {
-			rec.Key = []byte(*x.Key)
-		}
-		if len(x.Headers) > 0 {
-			rec.Headers = make([]produce.Header, 0, len(x.Headers))
-			for k, v := range x.Headers {
-				if k == "" {
-					return nil, fmt.Sprintf("records[%d].headers has an empty header name", i)
-				}
-				rec.Headers = append(rec.Headers, produce.Header{Key: k, Value: []byte(v)})
-			}
-			sortHeaders(rec.Headers)
-		}
-		req.Records[i] = rec
-	}
-	return req, ""
-}
-
 func sortHeaders(hs []produce.Header) {
 	for i := 1; i < len(hs); i++ {
 		for j := i; j > 0 && hs[j].Key < hs[j-1].Key; j-- {
 			hs[j], hs[j-1] = hs[j-1], hs[j]
 		}
-	}
-}
-
-func describeJSONError(err error, body []byte) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "(body)"
-		}
-		return fmt.Sprintf("field %s must be %s, got JSON %s (at byte %d)", field, jsonTypeName(te.Type.String()), te.Value, te.Offset)
-	case errors.Is(err, io.EOF):
-		return "the body is empty"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Sprintf("the body ends early (after %d bytes)", len(body))
-	default:
-		return err.Error()
-	}
-}
-
-func jsonTypeName(goType string) string {
-	switch goType {
-	case "string", "*string":
-		return "a string"
-	case "int", "int32", "int64":
-		return "an integer"
-	case "bool":
-		return "true or false"
-	case "map[string]string":
-		return "an object of string values"
-	case "[]proxy.wireRecord":
-		return "an array of records"
-	case "proxy.wireRequest":
-		return "an object"
-	default:
-		return goType
 	}
 }
 

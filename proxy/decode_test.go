@@ -1,0 +1,96 @@
+package proxy
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestDecodeRequest(t *testing.T) {
+	body := []byte(` {"partial":true, "records":[{"key":"k\u00e9","value": {"a":[1,"]}"]} ,"headers":{"b":"2","a":"1"},"id":"e1","type":"T","schema_id":7},
+		{"value":null,"key":null,"headers":null,"schema_version":2}]} `)
+	req, msg := decodeRequest(body)
+	if msg != "" {
+		t.Fatal(msg)
+	}
+	if !req.Partial || len(req.Records) != 2 {
+		t.Fatalf("got %+v", req)
+	}
+	r := req.Records[0]
+	if string(r.Key) != "ké" || string(r.Value) != `{"a":[1,"]}"]}` || r.ID != "e1" || r.Type != "T" || r.SchemaID != 7 {
+		t.Errorf("record 0: %+v (value %s)", r, r.Value)
+	}
+	if len(r.Headers) != 2 || r.Headers[0].Key != "a" || string(r.Headers[1].Value) != "2" {
+		t.Errorf("headers not kept sorted: %+v", r.Headers)
+	}
+	if r1 := req.Records[1]; r1.Key != nil || string(r1.Value) != "null" || r1.SchemaVersion != 2 {
+		t.Errorf("record 1: %+v", r1)
+	}
+}
+
+func TestDecodeRequestErrors(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{``, "the body is empty"},
+		{`[]`, "must be a JSON object"},
+		{`{"records":[{"value":1}],"records":[]}`, `has "records" twice`},
+		{`{"records":[{"value":1,"value":2}]}`, `records[0] has "value" twice`},
+		{`{"records":[{"value":1,"headers":{"a":"1","a":"2"}}]}`, `has header "a" twice`},
+		{`{"records":[{"value":1,"headers":{"a":1}}]}`, `records[0].headers.a must be a string`},
+		{`{"records":[{"value":1,"schema_id":1.5}]}`, `records[0].schema_id must be a whole number`},
+		{`{"records":[{"value":1,"schema_id":-1}]}`, `records[0].schema_id must be positive`},
+		{`{"records":[{"value":1,"schema_id":99999999999}]}`, `must be a whole number up to 2147483647`},
+		{`{"records":[{"value":1,"schema_version":"2"}]}`, `records[0].schema_version must be a number`},
+		{`{"records":[{"value":{"a":]}}]}`, `records[0].value`},
+		{`{"records":[{"value":"abc}]}`, `unterminated string`},
+		{`{"records":[{"value":1}],"partial":"yes"}`, `partial must be true or false`},
+		{`{"records":[{"value":1}]`, `ends early`},
+		{`{"records":[{"key":"a` + "\x01" + `","value":1}]}`, `raw control character`},
+		{`{"records":[{"key":"\x","value":1}]}`, `records[0].key is not a valid JSON string`},
+		{`{"records":[{"value":1}]}}`, `has data after the JSON object`},
+		{`{"records":[{"value":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}]}`, "nests deeper than 256"},
+	} {
+		_, msg := decodeRequest([]byte(c.body))
+		if !strings.Contains(msg, c.want) {
+			t.Errorf("%s:\n got %q\nwant it to contain %q", c.body, msg, c.want)
+		}
+	}
+}
+
+// FuzzDecodeRequest: never panics; what it accepts, encoding/json accepts
+// too when every value is itself valid JSON, with the same records.
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"records":[{"key":"k","value":{"a":1},"headers":{"h":"v"},"id":"x","schema_version":1}]}`))
+	f.Add([]byte(`{"partial":true,"records":[{"value":[1,2,{"b":"\"]"}]}]}`))
+	f.Add([]byte(`{"records":[{"value":"\ud83d\ude00","key":"\u00e9"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, msg := decodeRequest(body)
+		if msg != "" {
+			return
+		}
+		var ref struct {
+			Records []struct {
+				Key   *string         `json:"key"`
+				Value json.RawMessage `json:"value"`
+			} `json:"records"`
+		}
+		for _, r := range req.Records {
+			if !json.Valid(r.Value) {
+				return // the pipeline refuses it as malformed_json, per record
+			}
+		}
+		if err := json.Unmarshal(body, &ref); err != nil {
+			return // e.g. invalid UTF-8 that encoding/json tolerates differently
+		}
+		if len(ref.Records) != len(req.Records) {
+			t.Fatalf("%d records, encoding/json sees %d", len(req.Records), len(ref.Records))
+		}
+		for i, r := range ref.Records {
+			if (r.Key == nil) != (req.Records[i].Key == nil) || r.Key != nil && *r.Key != string(req.Records[i].Key) {
+				t.Fatalf("record %d key differs", i)
+			}
+			if string(r.Value) != string(req.Records[i].Value) {
+				t.Fatalf("record %d value %q, encoding/json %q", i, req.Records[i].Value, r.Value)
+			}
+		}
+	})
+}
