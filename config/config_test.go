@@ -516,8 +516,10 @@ func TestEnvOverrides(t *testing.T) {
 			err: "environment EVENTGUARD_KAFKA_BROKER: no such setting"},
 		{name: "lists of objects are file only", env: []string{"EVENTGUARD_TOPICS=pets"},
 			err: "environment EVENTGUARD_TOPICS: no such setting"},
-		{name: "every problem at once", env: []string{"EVENTGUARD_NOPE=1", "EVENTGUARD_LIMITS_PRODUCE_TIMEOUT=soon"},
-			err: "EVENTGUARD_NOPE: no such setting"},
+		{name: "every problem at once", env: []string{"EVENTGUARD_LISTEN_HTTPS=1", "EVENTGUARD_LIMITS_PRODUCE_TIMEOUT=soon"},
+			err: "EVENTGUARD_LISTEN_HTTPS: no such setting"},
+		{name: "not under a setting: not eventguard's, ignored", env: []string{"EVENTGUARD_PYTHON=/usr/bin/python3"},
+			check: func(c *config.Config) string { return c.Feature + "|default" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,7 +29,8 @@ func Default() *Config {
 }
 
 // Load reads the YAML file at path (if path is not empty), applies the
-// environment overrides from env (os.Environ form; nil means none) and the
+// environment overrides from env (os.Environ form; nil means none; see
+// ApplyEnv) and the
 // defaults. It does not validate: call Validate.
 func Load(path string, env []string) (*Config, error) {
 	c := &Config{}
@@ -137,7 +138,9 @@ func setD(p *time.Duration, v time.Duration) {
 }
 
 // ApplyEnv sets every scalar field named by an EVENTGUARD_* variable in env
-// (os.Environ form). A variable that names no setting is an error.
+// (os.Environ form). A variable under a known top-level key that names no
+// scalar setting (EVENTGUARD_KAFKA_BROKER, EVENTGUARD_TOPICS) is an error;
+// other EVENTGUARD_* variables are not settings and are ignored.
 func ApplyEnv(c *Config, env []string) error {
 	vars := map[string]string{}
 	for _, kv := range env {
@@ -161,10 +164,32 @@ func ApplyEnv(c *Config, env []string) error {
 			errs = append(errs, fmt.Errorf("environment %s: %w", name, err))
 		}
 	})
+	// A leftover variable under a known top-level key is a typo or a list
+	// setting (file only): refuse it. Others (EVENTGUARD_PYTHON in a test
+	// script, say) are not eventguard settings and are left alone.
+	sections := topLevelEnvNames()
 	for k := range vars {
-		errs = append(errs, fmt.Errorf("environment %s: no such setting", k))
+		for _, sec := range sections {
+			if k == sec || strings.HasPrefix(k, sec+"_") {
+				errs = append(errs, fmt.Errorf("environment %s: no such setting", k))
+				break
+			}
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// topLevelEnvNames are EVENTGUARD_<KEY> for every top-level YAML key.
+func topLevelEnvNames() []string {
+	t := reflect.TypeOf(Config{})
+	names := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if tag != "" && tag != "-" {
+			names = append(names, EnvPrefix+strings.ToUpper(tag))
+		}
+	}
+	return names
 }
 
 // EnvNames lists every environment variable that overrides a setting.
