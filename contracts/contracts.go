@@ -102,7 +102,7 @@ func loadSubject(fsys fs.FS, name string) (*Subject, error) {
 		}
 		n, err := strconv.Atoi(e.Name())
 		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s/%s: version folders are named 1, 2, 3, ...", name, e.Name())
+			return nil, fmt.Errorf("%s/%s: version folders must be named by number (1, 2, 3)", name, e.Name())
 		}
 		v, err := loadVersion(fsys, name, n)
 		if err != nil {

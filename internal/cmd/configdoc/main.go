@@ -34,21 +34,32 @@ func configDir() string {
 }
 
 type field struct {
-	key, typ, doc string
-	nested        string // struct type to descend into
-	list          bool
+	typ    string
+	nested string // struct type to descend into
+	list   bool
 }
 
 func run(w io.Writer, dir string) error {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
-	if err != nil {
-		return fmt.Errorf("parse %s: %w", dir, err)
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(paths) == 0 {
+		return fmt.Errorf("no Go files in %s", dir)
+	}
+	var files []*ast.File
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ParseComments)
+		if err != nil {
+			return fmt.Errorf("parse %s: %w", p, err)
+		}
+		files = append(files, f)
 	}
 	structs := map[string]*ast.StructType{}
 	typeDocs := map[string]string{}
-	for _, p := range pkgs {
-		for _, f := range p.Files {
+	{
+		for _, f := range files {
 			for _, d := range f.Decls {
 				gd, ok := d.(*ast.GenDecl)
 				if !ok || gd.Tok != token.TYPE {
