@@ -151,6 +151,7 @@ func eventguardConfig(t *testing.T, c *composeFile) *config.Config {
 	for k, v := range eg.Environment {
 		env = append(env, k+"="+v)
 	}
+	checkEnvNames(t, "eventguard service", env)
 	return loadConfig(t, host, b, env)
 }
 

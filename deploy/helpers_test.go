@@ -34,6 +34,24 @@ func loadConfig(t *testing.T, name string, yamlText []byte, env []string) *confi
 	return cfg
 }
 
+// checkEnvNames fails the test for an EVENTGUARD_* variable that names no
+// setting. eventguard itself ignores such a variable unless it sits under a
+// known top-level key, so a typo like EVENTGUARD_LOGLEVEL would otherwise
+// be silently dropped.
+func checkEnvNames(t *testing.T, where string, env []string) {
+	t.Helper()
+	known := map[string]bool{config.EnvPrefix + "CONFIG": true}
+	for _, n := range config.EnvNames() {
+		known[n] = true
+	}
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, config.EnvPrefix) && !known[name] {
+			t.Errorf("%s: environment %s is not an eventguard setting", where, name)
+		}
+	}
+}
+
 // hostPort splits a host:port listen address, failing the test otherwise.
 func hostPort(t *testing.T, addr string) (string, int) {
 	t.Helper()

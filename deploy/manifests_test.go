@@ -278,6 +278,7 @@ func sidecarConfig(t *testing.T, pod *corev1.PodSpec, sc *corev1.Container, conf
 		}
 		env = append(env, e.Name+"="+e.Value)
 	}
+	checkEnvNames(t, "sidecar container", env)
 	return loadConfig(t, "ConfigMap "+cm.Name, []byte(text), env)
 }
 
