@@ -270,10 +270,21 @@ type streamCall struct {
 func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer) error {
 	ctx, feature := callContext(stream.Context())
 	// Workers run under wctx: when the handler returns, they are cancelled
-	// and waited for.
+	// and waited for. ended (under mu) stops the reader from starting a
+	// worker once the handler is on its way out.
 	wctx, cancel := context.WithCancel(ctx)
-	var workers sync.WaitGroup
-	defer func() { cancel(); workers.Wait() }()
+	var (
+		workers sync.WaitGroup
+		mu      sync.Mutex
+		ended   bool
+	)
+	defer func() {
+		mu.Lock()
+		ended = true
+		mu.Unlock()
+		cancel()
+		workers.Wait()
+	}()
 
 	bound := g.cfg.GRPC.MaxStreamRequestsInFlight
 	slots := make(chan struct{}, bound)
@@ -305,7 +316,14 @@ func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer)
 			c := &streamCall{done: make(chan struct{})}
 			t := &turn{prev: prev, mine: make(chan struct{})}
 			prev = t.mine
+			mu.Lock()
+			if ended {
+				mu.Unlock()
+				recvErr <- nil
+				return
+			}
 			workers.Add(1)
+			mu.Unlock()
 			go func() {
 				defer workers.Done()
 				defer close(c.done)
