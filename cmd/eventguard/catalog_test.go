@@ -77,6 +77,30 @@ func TestCatalogGraphFromURL(t *testing.T) {
 		t.Errorf("graph from URLs differs from the golden file:\n%s", out.String())
 	}
 
+	// A /metrics URL is read as a Prometheus scrape.
+	m, err := os.ReadFile(filepath.Join("testdata", "metrics-analytics.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		_, _ = w.Write(m)
+	}))
+	defer prom.Close()
+	out.Reset()
+	if code := Main([]string{"catalog", "graph", "--from", prom.URL + "/metrics", "--from", "testdata/catalog-checkout.json"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	golden := filepath.Join("testdata", "catalog-graph-metrics.mmd")
+	if os.Getenv("EVENTGUARD_UPDATE_GOLDEN") != "" {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want, err := os.ReadFile(golden); err != nil || out.String() != string(want) {
+		t.Errorf("graph from a metrics scrape differs from %s (%v):\n%s", golden, err, out.String())
+	}
+
 	// Failures name the source.
 	errb.Reset()
 	if code := Main([]string{"catalog", "graph", "--from", a.URL + "/nope"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "HTTP 404") {
