@@ -1,0 +1,158 @@
+package consume
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/eventguard/eventguard/telemetry"
+)
+
+// Request headers of an HTTP delivery. They are a public contract: they
+// never change silently. Names are in Go's canonical form; HTTP header names
+// are case-insensitive.
+const (
+	HeaderSubscription  = "Eventguard-Subscription"
+	HeaderTopic         = "Eventguard-Topic"
+	HeaderPartition     = "Eventguard-Partition"
+	HeaderOffset        = "Eventguard-Offset"
+	HeaderTimestamp     = "Eventguard-Timestamp"
+	HeaderKey           = "Eventguard-Key"
+	HeaderKeyEncoding   = "Eventguard-Key-Encoding"
+	HeaderSubject       = "Eventguard-Subject"
+	HeaderSchemaVersion = "Eventguard-Schema-Version"
+	HeaderSchemaID      = "Eventguard-Schema-Id"
+	HeaderEventID       = "Eventguard-Event-Id"
+	HeaderFeature       = "Eventguard-Feature"
+	HeaderAttempt       = "Eventguard-Attempt"
+)
+
+// maxErrorBody bounds how much of an error answer is read into the message.
+const maxErrorBody = 512
+
+// HTTPDeliverer POSTs each record to the app: the JSON value as the body,
+// the metadata in Eventguard-* headers, and the consume span's trace context
+// in traceparent/tracestate. A 2xx answer means delivered; 408, 429, any
+// other non-4xx answer, a connection error or a timeout is retried; any
+// other 4xx is final (ErrRejected). Redirects are not followed.
+type HTTPDeliverer struct {
+	url    string
+	client *http.Client
+}
+
+var _ Deliverer = (*HTTPDeliverer)(nil)
+
+// NewHTTPDeliverer returns a deliverer POSTing to url. A nil client means one
+// with its own connection pool that keeps enough idle connections for one
+// in-flight request per partition and never follows redirects.
+func NewHTTPDeliverer(url string, client *http.Client) *HTTPDeliverer {
+	if client == nil {
+		tr := &http.Transport{
+			Proxy:               nil, // the app is next to us: never through a proxy
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+		}
+		client = &http.Client{
+			Transport:     tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &HTTPDeliverer{url: url, client: client}
+}
+
+// Deliver POSTs d. ctx bounds the attempt and carries the consume span.
+func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(d.Value))
+	if err != nil {
+		return Rejected("build request for %s: %v", h.url, err)
+	}
+	hd := req.Header
+	hd["Content-Type"] = []string{"application/json"}
+	hd[HeaderSubscription] = []string{d.Subscription}
+	hd[HeaderTopic] = []string{d.Topic}
+	hd[HeaderPartition] = []string{strconv.FormatInt(int64(d.Partition), 10)}
+	hd[HeaderOffset] = []string{strconv.FormatInt(d.Offset, 10)}
+	hd[HeaderTimestamp] = []string{d.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z07:00")}
+	if d.Key != nil {
+		k, enc := headerKey(d.Key)
+		hd[HeaderKey] = []string{k}
+		if enc != "" {
+			hd[HeaderKeyEncoding] = []string{enc}
+		}
+	}
+	hd[HeaderSubject] = []string{d.Subject}
+	hd[HeaderSchemaVersion] = []string{strconv.Itoa(d.Version)}
+	hd[HeaderSchemaID] = []string{strconv.Itoa(d.SchemaID)}
+	if d.EventID != "" {
+		hd[HeaderEventID] = []string{d.EventID}
+	}
+	if d.Feature != "" {
+		hd[HeaderFeature] = []string{d.Feature}
+	}
+	hd[HeaderAttempt] = []string{strconv.Itoa(d.Attempt)}
+	telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(hd))
+
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("deliver to %s: %w", h.url, err)
+	}
+	defer resp.Body.Close()
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
+		return nil
+	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		return Rejected("%s answered HTTP %d%s", h.url, code, bodyHint(resp.Body))
+	default:
+		return &StatusError{URL: h.url, Code: code, Body: bodyHint(resp.Body)}
+	}
+}
+
+// StatusError is an HTTP answer that will be retried.
+type StatusError struct {
+	URL  string
+	Code int
+	// Body is the start of the answer's body, prefixed with ": ", or "".
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("deliver to %s: HTTP %d%s", e.URL, e.Code, e.Body)
+}
+
+func bodyHint(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, maxErrorBody))
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return ""
+	}
+	return ": " + string(bytes.ToValidUTF8(b, []byte("?")))
+}
+
+// headerKey renders a record key as an HTTP header value: as it is when it
+// is printable ASCII without leading or trailing spaces (every HTTP stack
+// passes that through unchanged), else standard base64 with encoding
+// "base64".
+func headerKey(k []byte) (value, encoding string) {
+	plain := len(k) == 0 || (k[0] != ' ' && k[len(k)-1] != ' ')
+	for _, c := range k {
+		if c < 0x20 || c > 0x7e {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(k), ""
+	}
+	return base64.StdEncoding.EncodeToString(k), "base64"
+}
