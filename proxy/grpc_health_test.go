@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/eventguard/eventguard/kafka"
+	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/proxy"
 )
 
@@ -26,15 +30,23 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// TestGRPCHealthFollowsKafka: the health service reports NOT_SERVING while
-// the Kafka cluster is down and SERVING once it is back, pushed to a
-// Watch stream, over a real TCP connection.
+// TestGRPCHealthFollowsKafka: while the Kafka cluster is down the health
+// service reports NOT_SERVING and Produce fails fast with UNAVAILABLE; once
+// it is back, SERVING and produce works again. Health changes are pushed to
+// a Watch stream; all over a real TCP connection.
 func TestGRPCHealthFollowsKafka(t *testing.T) {
-	port := freePort(t)
-	cluster, err := kfake.NewCluster(kfake.Ports(port), kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
+	// The cluster keeps its state on disk, so the restart brings back the
+	// same topic (same topic id), as a real broker's restart does.
+	port, dir := freePort(t), t.TempDir()
+	start := func(opts ...kfake.Opt) *kfake.Cluster {
+		t.Helper()
+		c, err := kfake.NewCluster(append(opts, kfake.Ports(port), kfake.NumBrokers(1), kfake.DataDir(dir))...)
+		if err != nil {
+			t.Fatalf("start kafka on port %d: %v", port, err)
+		}
+		return c
 	}
+	cluster := start(kfake.SeedTopics(1, testTopic))
 	defer func() { cluster.Close() }()
 	kcl, err := kgo.NewClient(kgo.SeedBrokers(fmt.Sprintf("127.0.0.1:%d", port)))
 	if err != nil {
@@ -45,7 +57,7 @@ func TestGRPCHealthFollowsKafka(t *testing.T) {
 	ctx := ctxTimeout(t, time.Minute)
 	go mon.Run(ctx)
 
-	e := newGRPCEnv(t, envOpts{tcp: true, ready: mon.Err})
+	e := newGRPCEnv(t, envOpts{tcp: true, ready: mon.Err, produce: produce.Options{Producer: kcl, KafkaErr: mon.Err}})
 	hc := healthpb.NewHealthClient(e.conn)
 	watch, err := hc.Watch(ctx, &healthpb.HealthCheckRequest{Service: ""})
 	if err != nil {
@@ -69,16 +81,25 @@ func TestGRPCHealthFollowsKafka(t *testing.T) {
 			}
 		}
 	}
+	produceOK := func() {
+		t.Helper()
+		if _, err := e.client.Produce(ctx, petsRequest(2)); err != nil {
+			t.Fatalf("Produce: %v", err)
+		}
+	}
 	expect(healthpb.HealthCheckResponse_SERVING)
+	produceOK()
 
 	cluster.Close()
 	expect(healthpb.HealthCheckResponse_NOT_SERVING)
-
-	cluster, err = kfake.NewCluster(kfake.Ports(port), kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatalf("restart kafka on port %d: %v", port, err)
+	_, err = e.client.Produce(ctx, petsRequest(1))
+	if st := status.Convert(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "kafka is unreachable") {
+		t.Fatalf("Produce while Kafka is down: %v, want UNAVAILABLE kafka_unavailable", err)
 	}
+
+	cluster = start()
 	expect(healthpb.HealthCheckResponse_SERVING)
+	produceOK()
 }
 
 // TestGRPCOverTCP: produce and server reflection (what grpcurl needs,
