@@ -123,7 +123,7 @@ func NewGRPC(p Producer, o GRPCOptions) *GRPC {
 	}
 	g.srv = grpc.NewServer(append(opts, o.ServerOptions...)...)
 	eventguardv1.RegisterEventguardServer(g.srv, g)
-	healthpb.RegisterHealthServer(g.srv, g.health)
+	healthpb.RegisterHealthServer(g.srv, stoppingHealth{Server: g.health, stopping: g.stopping})
 	reflection.Register(g.srv)
 	// Not serving until the first readiness check passes.
 	g.setServing(false)
@@ -152,17 +152,17 @@ func (g *GRPC) Serve(ln net.Listener) error {
 	return nil
 }
 
-// Stop stops gracefully: health turns NOT_SERVING, ProduceStream streams
-// answer the requests they accepted and end with UNAVAILABLE, Subscribe
-// streams end (deliveries not yet acknowledged are redelivered later, as
-// their offsets are not committed), new calls are refused and the calls in
-// flight finish. When ctx is done first the remaining calls are cut off and
-// Stop returns ctx's error.
+// Stop stops gracefully: health turns NOT_SERVING and health Watch
+// streams end, ProduceStream streams answer the requests they accepted and
+// end with UNAVAILABLE, Subscribe streams end (deliveries not yet
+// acknowledged are redelivered later, as their offsets are not committed),
+// new calls are refused and the calls in flight finish. When ctx is done
+// first the remaining calls are cut off and Stop returns ctx's error.
 func (g *GRPC) Stop(ctx context.Context) error {
-	g.stopOnce.Do(func() { close(g.stopping) })
 	g.watchStop()
 	g.watchWG.Wait()
 	g.health.Shutdown()
+	g.stopOnce.Do(func() { close(g.stopping) })
 	g.hub.Close()
 	done := make(chan struct{})
 	go func() { g.srv.GracefulStop(); close(done) }()
@@ -222,6 +222,36 @@ func (g *GRPC) setServing(ok bool) {
 	g.health.SetServingStatus("", st)
 	g.health.SetServingStatus(ServiceName, st)
 }
+
+// stoppingHealth is the standard health service whose Watch streams end
+// when the server stops, so they do not hold up the graceful stop.
+type stoppingHealth struct {
+	*health.Server
+	stopping <-chan struct{}
+}
+
+// Watch is health.Server's Watch, ended by Stop.
+func (h stoppingHealth) Watch(req *healthpb.HealthCheckRequest, ss healthpb.Health_WatchServer) error {
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-h.stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return h.Server.Watch(req, watchStream{Health_WatchServer: ss, ctx: ctx})
+}
+
+// watchStream is a Watch stream with the context Stop cancels.
+type watchStream struct {
+	healthpb.Health_WatchServer
+	ctx context.Context
+}
+
+// Context returns the stream's context, done at Stop.
+func (w watchStream) Context() context.Context { return w.ctx }
 
 // Produce answers one produce request; see the service documentation in
 // api/eventguard/v1/eventguard.proto and docs/grpc.md.

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
@@ -253,8 +254,8 @@ func TestGRPCProduceStreamCancelNoLeak(t *testing.T) {
 }
 
 // TestGRPCStopEndsStreams: Stop answers what a ProduceStream accepted, ends
-// it and open Subscribe streams with UNAVAILABLE, turns health off, and
-// returns without waiting for the clients.
+// it and open Subscribe streams with UNAVAILABLE, turns health off and ends
+// health Watch streams, and returns without waiting for the clients.
 func TestGRPCStopEndsStreams(t *testing.T) {
 	e := newGRPCEnv(t, envOpts{mutate: func(c *config.Config) {
 		c.Subscriptions = []config.Subscription{{Name: "weights", Topics: []string{testTopic}, Deliver: config.Deliver{GRPC: true}}}
@@ -271,6 +272,13 @@ func TestGRPCStopEndsStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := subscribe(t, e, ctx, "weights")
+	watch, err := healthpb.NewHealthClient(e.conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatal(err)
+	}
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -288,6 +296,15 @@ func TestGRPCStopEndsStreams(t *testing.T) {
 	}
 	if _, err := sub.Recv(); status.Code(err) != codes.Unavailable {
 		t.Errorf("Subscribe after Stop: %v, want Unavailable", err)
+	}
+	for {
+		h, err := watch.Recv()
+		if err != nil {
+			break // the Watch stream ended
+		}
+		if h.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+			t.Errorf("health after Stop: %v", h.GetStatus())
+		}
 	}
 	wg.Wait()
 	if el := time.Since(start); el > 5*time.Second {
