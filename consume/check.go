@@ -130,7 +130,7 @@ func (c *Checker) ReplayCheck(tryLatest bool) dlq.CheckFunc {
 		switch {
 		case err == nil:
 		case errors.Is(err, validate.ErrNotFound), errors.Is(err, validate.ErrBadSchema):
-			fail.Message += fmt.Sprintf("; latest version of %s: %v", subject, err)
+			fail.Message += fmt.Sprintf("; and the latest version of %s: %v", subject, err)
 			return fail, nil
 		default:
 			return dlq.Verdict{}, err
@@ -139,7 +139,7 @@ func (c *Checker) ReplayCheck(tryLatest bool) dlq.CheckFunc {
 			return fail, nil // the same schema: the answer cannot change
 		}
 		if f := latest.Validate(payload); f != nil {
-			fail.Message += fmt.Sprintf("; latest %s version %d: %s", latest.Subject, latest.Version, f.Message)
+			fail.Message += "; and the latest version: " + f.Message
 			return fail, nil
 		}
 		return dlq.Verdict{

@@ -59,9 +59,10 @@ type Options struct {
 // fetchMaxWait bounds how long the broker holds a fetch waiting for data.
 const fetchMaxWait = 500 * time.Millisecond
 
-// stallAfter is how long a partition with a full queue may hold the poll
-// loop before it is paused, when no other partition is known to lag.
-const stallAfter = 200 * time.Millisecond
+// fetchMaxPartitionBytes bounds the records one fetch brings per partition:
+// a partition over its share of MaxInFlight holds at most about this much
+// more.
+const fetchMaxPartitionBytes = 256 << 10
 
 type tp struct {
 	topic string
@@ -97,13 +98,10 @@ type Loop struct {
 
 	mu    sync.Mutex
 	parts map[tp]*partition
-	// partCap is each partition's share of MaxInFlight: its queue is
-	// paused at partCap records and it has at most partCap records
-	// started and not finished.
+	// partCap is each partition's share of MaxInFlight: a partition with
+	// that many records queued is paused until half of them are done, and
+	// it has at most that many records started and not finished.
 	partCap atomic.Int64
-
-	inflight atomic.Int64  // records fetched and not yet finished or abandoned
-	freed    chan struct{} // signalled when inflight goes down or a queue shrinks
 
 	commitMu  sync.Mutex // one commit at a time, and none across a revoke
 	joined    atomic.Bool
@@ -152,12 +150,9 @@ func Start(o Options) (*Loop, error) {
 		polled:    make(chan struct{}),
 		committed: make(chan struct{}),
 		parts:     map[tp]*partition{},
-		freed:     make(chan struct{}, 1),
 		fetchLog:  map[string]time.Time{},
 	}
-	// Until the first assignment says how many partitions share the
-	// budget, poll one record at a time.
-	l.partCap.Store(1)
+	l.partCap.Store(int64(sub.MaxInFlight))
 	start := kgo.NewOffset().AtStart()
 	if sub.StartFrom == "latest" {
 		start = kgo.NewOffset().AtEnd()
@@ -172,6 +167,7 @@ func Start(o Options) (*Loop, error) {
 		// when the fetch in flight returns: bound that wait (kgo's default
 		// is 5s; the Java client's is this).
 		kgo.FetchMaxWait(fetchMaxWait),
+		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
 		kgo.OnPartitionsAssigned(l.assigned),
 		kgo.OnPartitionsRevoked(l.revoked),
 		kgo.OnPartitionsLost(l.lost),
@@ -261,15 +257,14 @@ func (l *Loop) crash() {
 	})
 }
 
-// poll fetches and hands records to the partition workers until Close.
+// poll fetches and hands records to the partition workers until Close. It
+// takes everything the client has buffered at once, so that no partition's
+// records wait behind another's, and a pause never makes the client drop
+// fetched records only to fetch them again.
 func (l *Loop) poll() {
 	defer close(l.polled)
 	for {
-		n := l.waitToPoll()
-		if n == 0 {
-			return
-		}
-		fs := l.cl.PollRecords(l.pollCtx, n)
+		fs := l.cl.PollFetches(l.pollCtx)
 		if fs.IsClientClosed() {
 			return
 		}
@@ -282,98 +277,9 @@ func (l *Loop) poll() {
 	}
 }
 
-// waitToPoll waits until a poll may run and returns how many records it may
-// take: at most the room left under MaxInFlight, and at most one partition's
-// share, so that one poll cannot fill the budget from a single partition.
-//
-// A partition whose queue is full holds the poll back: the next records the
-// client has buffered may be its own. It is paused (its buffered records are
-// dropped by the client and fetched again after it is resumed) as soon as
-// another partition is lagging and could use the poll, or once it has held
-// the poll for stallAfter. Pausing only then matters: a resumed partition is
-// fetched again only after the fetch in flight returns, up to fetchMaxWait
-// when the others are idle, so pausing a busy partition that nobody waits
-// for would cost it that much on every resume.
-func (l *Loop) waitToPoll() int {
-	var heldSince time.Time
-	for {
-		room := int64(l.sub.MaxInFlight) - l.inflight.Load()
-		var timer *time.Timer
-		var wait <-chan time.Time
-		if room > 0 {
-			full, hungry := l.scan()
-			if len(full) == 0 {
-				return int(min(room, l.partCap.Load()))
-			}
-			if heldSince.IsZero() {
-				heldSince = time.Now()
-			}
-			held := time.Since(heldSince)
-			if hungry || held >= stallAfter {
-				for _, p := range full {
-					p.pause()
-				}
-				continue
-			}
-			timer = time.NewTimer(stallAfter - held)
-			wait = timer.C
-		}
-		select {
-		case <-l.freed:
-		case <-wait:
-		case <-l.pollCtx.Done():
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if l.pollCtx.Err() != nil {
-			return 0
-		}
-	}
-}
-
-// scan returns the unpaused partitions whose queue is full, and whether any
-// other partition is lagging behind its high watermark with room to take
-// records.
-func (l *Loop) scan() (full []*partition, hungry bool) {
-	limit := l.partCap.Load()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.parts {
-		p.mu.Lock()
-		switch {
-		case int64(len(p.queue)) >= limit:
-			if !p.paused {
-				full = append(full, p)
-			}
-		case p.lagging:
-			hungry = true
-		}
-		p.mu.Unlock()
-	}
-	return full, hungry
-}
-
-// release marks n records as no longer in flight.
-func (l *Loop) release(n int) {
-	if n == 0 {
-		return
-	}
-	l.inflight.Add(int64(-n))
-	l.wakePoll()
-}
-
-// wakePoll tells a waiting poll loop that the budget or a queue shrank.
-func (l *Loop) wakePoll() {
-	select {
-	case l.freed <- struct{}{}:
-	default:
-	}
-}
-
 // dispatch hands one partition's polled records to its worker.
 func (l *Loop) dispatch(fp kgo.FetchTopicPartition) {
-	if fp.Err != nil {
+	if len(fp.Records) == 0 {
 		return
 	}
 	l.mu.Lock()
@@ -382,7 +288,7 @@ func (l *Loop) dispatch(fp kgo.FetchTopicPartition) {
 	if p == nil {
 		return // not ours: whoever owns it fetches from the committed offset
 	}
-	p.enqueue(fp.Records, fp.HighWatermark)
+	p.enqueue(fp.Records)
 }
 
 func (l *Loop) fetchError(topic string, part int32, err error) {
@@ -481,12 +387,10 @@ func (l *Loop) detach(which map[string][]int32) []*partition {
 	return out
 }
 
-// setCapLocked gives each assigned partition an equal share of MaxInFlight,
-// a third for its queue and its started records each, with room for one
-// poll beyond its queue.
+// setCapLocked gives each assigned partition an equal share of MaxInFlight.
 func (l *Loop) setCapLocked() {
 	n := int64(max(len(l.parts), 1))
-	l.partCap.Store(max(int64(l.sub.MaxInFlight)/(3*n), 1))
+	l.partCap.Store(max(int64(l.sub.MaxInFlight)/n, 1))
 }
 
 // stop stops partitions: no new record is started; in-flight deliveries and

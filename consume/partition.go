@@ -39,11 +39,10 @@ type partition struct {
 	done                   chan struct{} // closed when the worker exits
 	wake                   chan struct{} // new records, an acknowledgement, or a failure
 
-	mu      sync.Mutex
-	queue   []*kgo.Record // fetched, not started
-	last    int64         // offset of the last record queued
-	paused  bool
-	lagging bool // the last fetch showed records past the queue; until then, assumed
+	mu     sync.Mutex
+	queue  []*kgo.Record // fetched, not started
+	last   int64         // offset of the last record queued
+	paused bool
 	// win holds the started records from the oldest unfinished one on, in
 	// offset order; finished ones are popped from its front into mark.
 	win []*slot
@@ -75,7 +74,6 @@ func newPartition(l *Loop, topic string, part int32) *partition {
 		done:      make(chan struct{}),
 		wake:      make(chan struct{}, 1),
 		last:      -1,
-		lagging:   true,
 		mark:      kgo.EpochOffset{Epoch: -1, Offset: -1},
 		committed: -1,
 	}
@@ -91,40 +89,27 @@ func (p *partition) signal() {
 	}
 }
 
-// enqueue appends polled records; it never blocks. hwm is the partition's
-// high watermark as of the fetch, telling whether it lags.
-func (p *partition) enqueue(recs []*kgo.Record, hwm int64) {
+// enqueue appends polled records; it never blocks. A partition holding its
+// share of MaxInFlight is paused: the client fetches it no more until the
+// worker has done half of its queue.
+func (p *partition) enqueue(recs []*kgo.Record) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || p.soft.Err() != nil {
 		return
 	}
-	n := 0
 	for _, r := range recs {
 		if r.Offset <= p.last {
 			continue // already queued: never twice, never backwards
 		}
 		p.queue = append(p.queue, r)
 		p.last = r.Offset
-		n++
 	}
-	// With no record polled yet, an empty answer means caught up.
-	p.lagging = p.last >= 0 && hwm > p.last+1
-	if n == 0 {
-		return
-	}
-	p.l.inflight.Add(int64(n))
-	p.signal()
-}
-
-// pause stops fetching the partition until its queue is half empty.
-func (p *partition) pause() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.paused && !p.closed {
+	if !p.paused && int64(len(p.queue)) >= p.l.partCap.Load() {
 		p.paused = true
 		p.l.cl.PauseFetchPartitions(p.tpMap)
 	}
+	p.signal()
 }
 
 // next returns the next record to handle, waiting while the queue is empty,
@@ -146,7 +131,6 @@ func (p *partition) next() *kgo.Record {
 			p.queue[0] = nil
 			p.queue = p.queue[1:]
 			p.mu.Unlock()
-			p.l.wakePoll() // the queue has room again
 			return r
 		}
 		p.mu.Unlock()
@@ -167,23 +151,20 @@ func (p *partition) run() {
 			return
 		}
 		if abandoned := p.handle(r); abandoned {
-			p.l.release(1)
 			return
 		}
 	}
 }
 
-// drain waits for the outstanding dead-letter writes (until hard) and gives
-// back the queued records' share of MaxInFlight. The worker has exited.
+// drain waits for the outstanding dead-letter writes (until hard) and drops
+// the queue. The worker has exited.
 func (p *partition) drain() {
 	for {
 		p.mu.Lock()
 		if p.outstanding == 0 || p.hard.Err() != nil {
 			p.closed = true
-			n := len(p.queue)
 			p.queue = nil
 			p.mu.Unlock()
-			p.l.release(n)
 			p.cancelHard()
 			return
 		}
@@ -217,7 +198,6 @@ func (p *partition) finished(r *kgo.Record) {
 		p.win = append(p.win, &slot{offset: r.Offset, epoch: r.LeaderEpoch, done: true})
 	}
 	p.mu.Unlock()
-	p.l.release(1)
 }
 
 // settle records the end of a dead-letter write: acknowledged (err nil) or
@@ -239,7 +219,6 @@ func (p *partition) settle(s *slot, err error) {
 		p.win = p.win[i:]
 	}
 	p.mu.Unlock()
-	p.l.release(1)
 	p.signal()
 }
 

@@ -144,28 +144,59 @@ func Build(src *kgo.Record, topic string, info *Info) *kgo.Record {
 	if failedAt.IsZero() {
 		failedAt = time.Now()
 	}
-	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+15)
-	hs = append(hs, src.Headers...)
-	add := func(k, v string) { hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)}) }
-	add(HeaderTopic, src.Topic)
-	add(HeaderPartition, strconv.FormatInt(int64(src.Partition), 10))
-	add(HeaderOffset, strconv.FormatInt(src.Offset, 10))
-	add(HeaderTimestamp, src.Timestamp.UTC().Format(TimeFormat))
-	add(HeaderReason, info.Reason)
-	add(HeaderMessage, truncate(info.Message, MaxMessageBytes))
-	hs = append(hs, kgo.RecordHeader{Key: HeaderViolations, Value: violationsJSON(info.Violations)})
+	// Every added value goes into one buffer, sliced once it is complete.
+	var (
+		b    = make([]byte, 0, 256+len(info.Message)+96*len(info.Violations))
+		keys [15]string
+		ends [15]int
+		n    int
+	)
+	mark := func(key string) {
+		keys[n], ends[n] = key, len(b)
+		n++
+	}
+	b = append(b, src.Topic...)
+	mark(HeaderTopic)
+	b = strconv.AppendInt(b, int64(src.Partition), 10)
+	mark(HeaderPartition)
+	b = strconv.AppendInt(b, src.Offset, 10)
+	mark(HeaderOffset)
+	b = src.Timestamp.UTC().AppendFormat(b, TimeFormat)
+	mark(HeaderTimestamp)
+	b = append(b, info.Reason...)
+	mark(HeaderReason)
+	b = append(b, truncate(info.Message, MaxMessageBytes)...)
+	mark(HeaderMessage)
+	b = appendViolations(b, info.Violations)
+	mark(HeaderViolations)
 	if info.SchemaID >= 0 {
-		add(HeaderSchemaID, strconv.Itoa(info.SchemaID))
+		b = strconv.AppendInt(b, int64(info.SchemaID), 10)
+		mark(HeaderSchemaID)
 	}
 	if info.Subject != "" {
-		add(HeaderSubject, info.Subject)
-		add(HeaderSchemaVersion, strconv.Itoa(info.Version))
+		b = append(b, info.Subject...)
+		mark(HeaderSubject)
+		b = strconv.AppendInt(b, int64(info.Version), 10)
+		mark(HeaderSchemaVersion)
 	}
-	add(HeaderGroup, info.Group)
-	add(HeaderSubscription, info.Subscription)
-	add(HeaderInstance, info.Instance)
-	add(HeaderFailedAt, failedAt.UTC().Format(TimeFormat))
-	add(HeaderAttempts, strconv.Itoa(info.Attempts))
+	b = append(b, info.Group...)
+	mark(HeaderGroup)
+	b = append(b, info.Subscription...)
+	mark(HeaderSubscription)
+	b = append(b, info.Instance...)
+	mark(HeaderInstance)
+	b = failedAt.UTC().AppendFormat(b, TimeFormat)
+	mark(HeaderFailedAt)
+	b = strconv.AppendInt(b, int64(info.Attempts), 10)
+	mark(HeaderAttempts)
+
+	hs := make([]kgo.RecordHeader, len(src.Headers), len(src.Headers)+n)
+	copy(hs, src.Headers)
+	start := 0
+	for i := range n {
+		hs = append(hs, kgo.RecordHeader{Key: keys[i], Value: b[start:ends[i]:ends[i]]})
+		start = ends[i]
+	}
 	return &kgo.Record{
 		Topic:     topic,
 		Key:       src.Key,
@@ -175,16 +206,17 @@ func Build(src *kgo.Record, topic string, info *Info) *kgo.Record {
 	}
 }
 
-// violationsJSON encodes vs as a JSON array, leaving out violations past
+// appendViolations appends vs as a JSON array, leaving out violations past
 // MaxViolationsBytes.
-func violationsJSON(vs []Violation) []byte {
-	b := []byte{'['}
+func appendViolations(b []byte, vs []Violation) []byte {
+	start := len(b)
+	b = append(b, '[')
 	for i, v := range vs {
 		one, err := json.Marshal(v)
 		if err != nil {
 			continue
 		}
-		if len(b)+len(one)+2 > MaxViolationsBytes {
+		if len(b)-start+len(one)+2 > MaxViolationsBytes {
 			break
 		}
 		if i > 0 {

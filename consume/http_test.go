@@ -1,0 +1,79 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHTTPDelivererAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		want   string // "ok", "retry" or "reject"
+	}{
+		{200, "ok"}, {201, "ok"}, {204, "ok"},
+		{400, "reject"}, {404, "reject"}, {409, "reject"}, {422, "reject"},
+		{408, "retry"}, {429, "retry"}, {500, "retry"}, {502, "retry"}, {503, "retry"},
+		{302, "retry"}, // redirects are not followed: a misconfigured URL
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", "/elsewhere")
+			w.WriteHeader(tc.status)
+			_, _ = w.Write([]byte("  the app says why \n"))
+		}))
+		err := NewHTTPDeliverer(srv.URL, nil).Deliver(context.Background(), &Delivery{Value: []byte(`{}`)})
+		srv.Close()
+		got := "retry"
+		switch {
+		case err == nil:
+			got = "ok"
+		case errors.Is(err, ErrRejected):
+			got = "reject"
+		}
+		if got != tc.want {
+			t.Errorf("HTTP %d: %s (%v), want %s", tc.status, got, err, tc.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), "the app says why") {
+			t.Errorf("HTTP %d: error %q leaves out the app's answer", tc.status, err)
+		}
+	}
+}
+
+func TestHTTPDelivererConnectionErrorsAndTimeoutsRetry(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := NewHTTPDeliverer(srv.URL, nil).Deliver(ctx, &Delivery{}); err == nil || errors.Is(err, ErrRejected) {
+		t.Errorf("timeout: %v, want a retryable error", err)
+	}
+	if err := NewHTTPDeliverer("http://127.0.0.1:1", nil).Deliver(context.Background(), &Delivery{}); err == nil || errors.Is(err, ErrRejected) {
+		t.Errorf("connection refused: %v, want a retryable error", err)
+	}
+}
+
+func TestHeaderKey(t *testing.T) {
+	for _, tc := range []struct {
+		key, value, enc string
+	}{
+		{"pet-42", "pet-42", ""},
+		{"", "", ""},
+		{"a b", "a b", ""},
+		{" lead", "IGxlYWQ=", "base64"},
+		{"trail ", "dHJhaWwg", "base64"},
+		{"pét", "cMOpdA==", "base64"},
+		{"line\nbreak", "bGluZQpicmVhaw==", "base64"},
+		{"\xff\x00", "/wA=", "base64"},
+	} {
+		v, enc := headerKey([]byte(tc.key))
+		if v != tc.value || enc != tc.enc {
+			t.Errorf("headerKey(%q) = %q, %q; want %q, %q", tc.key, v, enc, tc.value, tc.enc)
+		}
+	}
+}
