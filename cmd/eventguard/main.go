@@ -11,6 +11,7 @@
 //	eventguard contracts check DIR    golden payloads against their schemas
 //	eventguard contracts register DIR register a contracts folder
 //	eventguard catalog graph --from URL  merge sidecars' usage catalogs into a graph
+//	eventguard dlq replay --from T --to T  re-validate dead-lettered records, replay what passes
 //	eventguard healthcheck            exit 0 when the local sidecar is ready
 //	eventguard version                version, commit, Go version
 package main
@@ -41,6 +42,7 @@ Usage:
   eventguard contracts check [--registry URL] [DIR]
   eventguard contracts register --registry URL [DIR]
   eventguard catalog graph --from URL [--from URL ...] [--format mermaid|dot]
+  eventguard dlq replay --from DLQ_TOPIC --to TOPIC [--reason REASON] [--dry-run] [--config FILE | --brokers ... --registry URL]
   eventguard healthcheck [--url http://127.0.0.1:9464/readyz]
   eventguard version
 
@@ -74,6 +76,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = cmdContracts(ctx, args[1:], stdout, stderr)
 	case "catalog":
 		err = cmdCatalog(ctx, args[1:], stdout, stderr)
+	case "dlq":
+		err = cmdDLQ(ctx, args[1:], stdout, stderr)
 	case "healthcheck":
 		err = cmdHealthcheck(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
