@@ -223,7 +223,11 @@ type Subscription struct {
 	// Retry governs redelivery after a 5xx, a connection error or a timeout.
 	Retry Retry `yaml:"retry"`
 	// MaxInFlight bounds the records fetched but not yet finished across
-	// all partitions of the subscription. Default: 256.
+	// all partitions of the subscription, shared equally by the assigned
+	// partitions: a partition holding its share is no longer fetched until
+	// it has finished half of it (the records of one fetch, at most 256 KiB
+	// per partition, can come on top), and at most its share is started
+	// and unfinished at once. Default: 256.
 	MaxInFlight int `yaml:"max_in_flight"`
 	// StartFrom is where a group with no committed offset starts: earliest
 	// or latest. Default: "earliest".

@@ -389,6 +389,15 @@ func (p *partition) deadLetter(ctx context.Context, r *kgo.Record, info *dlq.Inf
 	p.mu.Unlock()
 
 	traceID := trace.SpanContextFromContext(ctx).TraceID().String()
+	_, span := l.o.Tracer.Start(ctx, "dead-letter "+p.topic, trace.WithSpanKind(trace.SpanKindProducer))
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("messaging.system", "kafka"),
+			attribute.String("messaging.operation.type", "send"),
+			attribute.String("messaging.destination.name", p.dlqTopic),
+			attribute.String("eventguard.dlq.reason", info.Reason),
+		)
+	}
 	retry := dlq.Retry{
 		Backoff: l.backoff,
 		OnFail: func(n int, err error) {
@@ -404,9 +413,12 @@ func (p *partition) deadLetter(ctx context.Context, r *kgo.Record, info *dlq.Inf
 	l.dlq.Write(p.hard, out, retry, func(err error) {
 		p.settle(s, err)
 		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+			span.End()
 			l.log.Warn("dead-letter write abandoned; the record stays uncommitted", "topic", p.topic, "partition", p.part, "offset", r.Offset, "error", err)
 			return
 		}
+		span.End()
 		l.o.Observer.DeadLettered(labels, info.Reason)
 		l.log.LogAttrs(context.Background(), slog.LevelWarn, "record dead-lettered",
 			slog.String("topic", p.topic),
