@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -250,10 +252,13 @@ func (s *sidecar) readyErr() error {
 		return nil
 	}
 	var errs []error
-	for _, name := range []string{"kafka", "registry", "lifecycle"} {
+	for _, name := range slices.Sorted(maps.Keys(checks)) {
 		if c := checks[name]; c != "ok" {
 			errs = append(errs, fmt.Errorf("%s: %s", name, c))
 		}
+	}
+	if len(errs) == 0 {
+		return errors.New("not ready")
 	}
 	return errors.Join(errs...)
 }
