@@ -24,6 +24,7 @@ import (
 
 	"github.com/eventguard/eventguard/catalog"
 	"github.com/eventguard/eventguard/config"
+	"github.com/eventguard/eventguard/consume"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/proxy"
@@ -52,6 +53,8 @@ type sidecar struct {
 	// grpc is the gRPC ingress; its Hub is the consume.Deliverer of the
 	// subscriptions with deliver.grpc: true.
 	grpc *proxy.GRPC
+	// subs are the running subscriptions, once started.
+	subs atomic.Pointer[consume.Set]
 
 	stopping    atomic.Bool
 	registryErr atomic.Pointer[error]
@@ -172,10 +175,14 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 		s.log.Info("listening", "listener", name, "addr", ln.Addr().String())
 	}
 
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
+	// Subscriptions start once the listeners serve (an app may take its
+	// deliveries on the gRPC Subscribe stream).
+	runErr := s.startSubscriptions()
+	if runErr == nil {
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
 	}
 	s.log.Info("stopping", "drain_delay", s.cfg.Shutdown.DrainDelay.String(), "grace_period", s.cfg.Shutdown.GracePeriod.String())
 	s.stopping.Store(true)
@@ -186,9 +193,16 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 	defer cancel()
 	// The gRPC ingress drains alongside HTTP: health NOT_SERVING, streams
 	// answer what they accepted and end, GracefulStop within the grace.
+	// Subscriptions stop alongside: no more fetching, in-flight deliveries
+	// finish or are abandoned uncommitted, offsets committed, groups left.
+	// The gRPC ingress waits for them: its Subscribe streams may carry their
+	// last deliveries.
+	subsStopped := make(chan struct{})
+	go func() { defer close(subsStopped); s.stopSubscriptions(grace) }()
 	grpcStopped := make(chan struct{})
 	go func() {
 		defer close(grpcStopped)
+		<-subsStopped
 		if err := s.grpc.Stop(grace); err != nil {
 			s.log.Warn("grpc ingress did not drain in time", "error", err)
 		}
@@ -216,6 +230,46 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 	wg.Wait()
 	s.log.Info("stopped")
 	return runErr
+}
+
+// startSubscriptions starts a consume loop for each configured subscription,
+// observed like the rest of the sidecar.
+func (s *sidecar) startSubscriptions() error {
+	opts := make([]consume.Options, 0, len(s.cfg.Subscriptions))
+	for _, sub := range s.cfg.Subscriptions {
+		o := consume.Options{Subscription: sub, Kafka: s.cfg.Kafka, Instance: s.cfg.Instance, Resolver: s.resolver, Logger: s.log}
+		if sub.Deliver.GRPC {
+			o.Deliverer = s.grpc.Hub()
+		}
+		opts = append(opts, s.observeConsume(o))
+	}
+	set, err := consume.StartAll(context.Background(), opts)
+	if err != nil {
+		return fmt.Errorf("start subscriptions: %w", err)
+	}
+	s.subs.Store(set)
+	return nil
+}
+
+// stopSubscriptions closes the subscriptions within ctx's deadline.
+func (s *sidecar) stopSubscriptions(ctx context.Context) {
+	if set := s.subs.Load(); set != nil {
+		if err := set.Close(ctx); err != nil {
+			s.log.Warn("subscriptions did not stop cleanly; uncommitted records will be delivered again", "error", err)
+		}
+	}
+}
+
+// subscriptionsErr is nil once every subscription has joined its group.
+func (s *sidecar) subscriptionsErr() error {
+	if len(s.cfg.Subscriptions) == 0 {
+		return nil
+	}
+	set := s.subs.Load()
+	if set == nil {
+		return errors.New("subscriptions not started")
+	}
+	return set.Ready()
 }
 
 // watchRegistry checks the registry answers, for readiness.
@@ -265,13 +319,16 @@ func (s *sidecar) readyErr() error {
 
 // readiness returns the checks and whether all pass.
 func (s *sidecar) readiness() (map[string]string, bool) {
-	checks := map[string]string{"kafka": "ok", "registry": "ok", "lifecycle": "ok"}
+	checks := map[string]string{"kafka": "ok", "registry": "ok", "subscriptions": "ok", "lifecycle": "ok"}
 	ok := true
 	if err := s.monitor.Err(); err != nil {
 		checks["kafka"], ok = err.Error(), false
 	}
 	if err := *s.registryErr.Load(); err != nil {
 		checks["registry"], ok = err.Error(), false
+	}
+	if err := s.subscriptionsErr(); err != nil {
+		checks["subscriptions"], ok = err.Error(), false
 	}
 	if s.stopping.Load() {
 		checks["lifecycle"], ok = "shutting down", false
