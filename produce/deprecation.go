@@ -159,7 +159,7 @@ func (d *Deprecations) Lookup(s *validate.Schema) *config.Deprecation {
 	}
 	k := subjectVersion{s.Subject, s.Version}
 	if x, ok := d.by[k]; ok {
-		return &x
+		return declared(x)
 	}
 	if s.Metadata == nil || len(s.Metadata.Properties) == 0 {
 		return nil
@@ -176,6 +176,10 @@ func (d *Deprecations) Lookup(s *validate.Schema) *config.Deprecation {
 	return x
 }
 
+// declared returns a copy of x on the heap; allocating only on this path
+// keeps the common "not deprecated" lookup allocation-free.
+func declared(x config.Deprecation) *config.Deprecation { return &x }
+
 // LookupVersion returns the deprecation declared for subject version by the
 // config, or by registry metadata of a schema Lookup has seen; nil when
 // none. It does not log.
@@ -185,7 +189,7 @@ func (d *Deprecations) LookupVersion(subject string, version int) *config.Deprec
 	}
 	k := subjectVersion{subject, version}
 	if x, ok := d.by[k]; ok {
-		return &x
+		return declared(x)
 	}
 	if v, ok := d.fromMeta.Load(k); ok {
 		return v.(*config.Deprecation)
