@@ -79,7 +79,8 @@ func petV2For(id string) string {
 }
 
 // TestConsumeObservability runs two subscriptions (two consumer groups) on
-// the pets topic behind a fully wired sidecar, with the app accepting,
+// the pets topic in a fully wired sidecar (its own consume loops, started
+// and observed as `eventguard run` does), with the app accepting,
 // refusing and failing once, plus a record that is not in the wire format;
 // then checks every consume-side metric family, the deprecated-version
 // count (ghost consumers), the catalog with two features and two groups,
@@ -121,24 +122,6 @@ func TestConsumeObservability(t *testing.T) {
 	if err := raw.ProduceSync(context.Background(), &kgo.Record{Topic: "pets", Value: []byte(`{"pet_id":"raw"}`)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-
-	// The consume loops, wired with the sidecar's observability.
-	var opts []consume.Options
-	for _, sub := range r.sc.cfg.Subscriptions {
-		opts = append(opts, r.sc.observeConsume(consume.Options{
-			Subscription: sub, Kafka: r.sc.cfg.Kafka, Instance: r.sc.cfg.Instance,
-			Resolver: r.sc.resolver, Logger: r.sc.log, CommitInterval: 100 * time.Millisecond,
-		}))
-	}
-	set, err := consume.StartAll(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = set.Close(ctx)
-	}()
 
 	// Wait until every record is finished in both groups: 4 delivered or
 	// dead-lettered valid records and 1 dead-lettered raw record each.
@@ -264,5 +247,19 @@ func TestConsumeObservability(t *testing.T) {
 	produceSpan, ok := byID[process.Parent.SpanID().String()]
 	if !ok || produceSpan.Name != "produce pets" || produceSpan.SpanContext.TraceID().String() != traceID {
 		t.Fatalf("process's parent is %q", produceSpan.Name)
+	}
+	// Each dead-lettered record has a dead-letter span under its process span.
+	deadLetters := 0
+	for _, sp := range spans {
+		if sp.Name != "dead-letter pets" {
+			continue
+		}
+		deadLetters++
+		if p, ok := byID[sp.Parent.SpanID().String()]; !ok || p.Name != "process pets" {
+			t.Errorf("dead-letter span's parent is %q", p.Name)
+		}
+	}
+	if deadLetters != 3 {
+		t.Errorf("%d dead-letter spans, want 3", deadLetters)
 	}
 }
