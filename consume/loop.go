@@ -89,6 +89,7 @@ type Loop struct {
 	dlq   *dlq.Writer
 	log   *slog.Logger
 
+	wired      chan struct{} // closed once Start has set every field
 	pollCtx    context.Context
 	stopPoll   context.CancelFunc
 	polled     chan struct{} // closed when the poll goroutine exits
@@ -147,6 +148,7 @@ func Start(o Options) (*Loop, error) {
 		sub:       sub,
 		check:     NewChecker(o.Resolver),
 		log:       o.Logger.With("subscription", sub.Name, "group", sub.Group),
+		wired:     make(chan struct{}),
 		polled:    make(chan struct{}),
 		committed: make(chan struct{}),
 		parts:     map[tp]*partition{},
@@ -172,14 +174,18 @@ func Start(o Options) (*Loop, error) {
 		kgo.OnPartitionsRevoked(l.revoked),
 		kgo.OnPartitionsLost(l.lost),
 	}
+	l.pollCtx, l.stopPoll = context.WithCancel(context.Background())
+	l.baseCtx, l.cancelBase = context.WithCancel(context.Background())
+	// The client joins the group at once; its callbacks wait for the wiring.
 	cl, err := kafka.NewClient(o.Kafka, o.Logger, append(opts, o.ClientOpts...)...)
 	if err != nil {
+		l.stopPoll()
+		l.cancelBase()
 		return nil, fmt.Errorf("subscription %q: %w", sub.Name, err)
 	}
 	l.cl = cl
 	l.dlq = dlq.NewWriter(cl)
-	l.pollCtx, l.stopPoll = context.WithCancel(context.Background())
-	l.baseCtx, l.cancelBase = context.WithCancel(context.Background())
+	close(l.wired)
 	go l.poll()
 	go l.commitLoop()
 	l.log.Info("subscription started", "topics", sub.Topics, "max_in_flight", sub.MaxInFlight)
@@ -313,6 +319,7 @@ func (l *Loop) fetchError(topic string, part int32, err error) {
 
 // assigned starts a worker for each new partition.
 func (l *Loop) assigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	<-l.wired
 	if l.closing.Load() {
 		return
 	}
@@ -341,6 +348,7 @@ func (l *Loop) assigned(_ context.Context, cl *kgo.Client, assigned map[string][
 // revoked stops the revoked partitions' workers and commits their finished
 // work before the partitions are released.
 func (l *Loop) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	<-l.wired
 	parts := l.detach(revoked)
 	if len(parts) == 0 {
 		return
@@ -355,6 +363,7 @@ func (l *Loop) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]
 // lost abandons partitions the group took away without a revoke (session
 // expired): they may already be someone else's, so nothing is committed.
 func (l *Loop) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	<-l.wired
 	parts := l.detach(lost)
 	l.stop(parts, time.Now())
 	if len(parts) > 0 {
