@@ -192,9 +192,6 @@ func Start(o Options) (*Loop, error) {
 	return l, nil
 }
 
-// Name returns the subscription's name.
-func (l *Loop) Name() string { return l.sub.Name }
-
 // Joined reports whether the loop has joined its consumer group and received
 // its first assignment (possibly empty: more members than partitions).
 func (l *Loop) Joined() bool { return l.joined.Load() }
