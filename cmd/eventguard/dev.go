@@ -160,7 +160,7 @@ eventguard dev is up.
   Kafka brokers   %s
   registry        %s
   HTTP ingress    http://%s
-  admin           http://%s  (/metrics /readyz /healthz)
+  admin           http://%s  (/metrics /readyz /healthz /v1/catalog)
 
 Produce a valid event:
   curl -sS -X POST http://%[3]s/v1/topics/pets/records \
