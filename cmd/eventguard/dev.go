@@ -111,12 +111,25 @@ func devConfig(path string) (*config.Config, error) {
 		cfg.ApplyDefaults()
 		return cfg, nil
 	}
-	cfg, err := config.Load(path, os.Environ())
+	b, err := os.ReadFile(path)
 	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg := &config.Config{}
+	if err := config.Parse(b, cfg); err != nil {
+		return nil, fmt.Errorf("parse config %s: %w", path, err)
+	}
+	if err := config.ApplyEnv(cfg, os.Environ()); err != nil {
 		return nil, err
 	}
 	cfg.AllowAnyTopic = true
 	cfg.Kafka.AutoCreateTopics = true
+	if cfg.Feature == "" {
+		cfg.Feature = base.Feature
+	}
+	if cfg.Log.Format == "" {
+		cfg.Log.Format = base.Log.Format
+	}
 	for _, t := range base.Topics {
 		if _, ok := cfg.Topic(t.Name); !ok {
 			cfg.Topics = append(cfg.Topics, t)
