@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,8 +12,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/telemetry"
 )
 
@@ -33,6 +36,10 @@ const (
 	HeaderEventID       = "Eventguard-Event-Id"
 	HeaderFeature       = "Eventguard-Feature"
 	HeaderAttempt       = "Eventguard-Attempt"
+	// HeaderRecordHeaders carries the record's own headers (all but
+	// traceparent, tracestate and eventguard.*) as a JSON object of
+	// strings, when it has any.
+	HeaderRecordHeaders = "Eventguard-Record-Headers"
 )
 
 // maxErrorBody bounds how much of an error answer is read into the message.
@@ -100,6 +107,9 @@ func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 		hd[HeaderFeature] = []string{d.Feature}
 	}
 	hd[HeaderAttempt] = []string{strconv.Itoa(d.Attempt)}
+	if rh := recordHeaders(d.Headers); rh != "" {
+		hd[HeaderRecordHeaders] = []string{rh}
+	}
 	telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(hd))
 
 	resp, err := h.client.Do(req)
@@ -155,4 +165,27 @@ func headerKey(k []byte) (value, encoding string) {
 		return string(k), ""
 	}
 	return base64.StdEncoding.EncodeToString(k), "base64"
+}
+
+// recordHeaders renders the record's own headers as a JSON object, "" when
+// there are none. Later headers of the same name win.
+func recordHeaders(hs []kgo.RecordHeader) string {
+	var m map[string]string
+	for _, h := range hs {
+		if kafka.ReservedHeader(h.Key) {
+			continue
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[h.Key] = string(h.Value)
+	}
+	if m == nil {
+		return ""
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

@@ -183,6 +183,9 @@ func TestDeliveryHeaders(t *testing.T) {
 		{Key: kafka.HeaderTraceparent, Value: []byte("00-" + producerTrace + "-00f067aa0ba902b7-01")},
 		{Key: kafka.HeaderEventID, Value: []byte("evt-1")},
 		{Key: kafka.HeaderFeature, Value: []byte("weight-sync")},
+		{Key: "origin", Value: []byte("bowl-firmware")},
+		{Key: "origin", Value: []byte("bowl-firmware-2")},
+		{Key: "tenant_id", Value: []byte("cafe-12")},
 	}
 	ts := time.UnixMilli(1_700_000_000_123)
 	r1 := rec("pets", 0, "pet-42", framed(1, valid(1)), hs...)
@@ -208,6 +211,7 @@ func TestDeliveryHeaders(t *testing.T) {
 		HeaderEventID:       "evt-1",
 		HeaderFeature:       "weight-sync",
 		HeaderAttempt:       "1",
+		HeaderRecordHeaders: `{"origin":"bowl-firmware-2","tenant_id":"cafe-12"}`,
 	} {
 		if got := h.Get(name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -215,6 +219,9 @@ func TestDeliveryHeaders(t *testing.T) {
 	}
 	if h.Get(HeaderKeyEncoding) != "" {
 		t.Errorf("a printable key got %s %q", HeaderKeyEncoding, h.Get(HeaderKeyEncoding))
+	}
+	if got := ds[1].Header.Get(HeaderRecordHeaders); got != "" {
+		t.Errorf("a record without headers of its own got %s %q", HeaderRecordHeaders, got)
 	}
 	tp := strings.Split(h.Get("Traceparent"), "-")
 	if len(tp) != 4 || tp[1] != producerTrace || tp[2] == "00f067aa0ba902b7" {
