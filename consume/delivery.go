@@ -51,6 +51,15 @@ type Deliverer interface {
 // a gRPC Nack without retry.
 var ErrRejected = errors.New("rejected by the app")
 
+// ErrAppUnavailable marks a delivery that never reached the app: the
+// connection was refused, the app's host does not resolve, or no gRPC
+// subscriber is connected. Such a record waits (the partition backs off up
+// to retry.max_backoff and tries again, without limit) and spends no
+// attempt: an app that is restarting must not turn good records into
+// dead letters. Errors after the app was reached (5xx, timeouts) spend
+// attempts as usual.
+var ErrAppUnavailable = errors.New("the app is not reachable")
+
 // Rejected returns an error wrapping ErrRejected with the app's reason.
 func Rejected(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))

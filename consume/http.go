@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -114,6 +116,9 @@ func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 
 	resp, err := h.client.Do(req)
 	if err != nil {
+		if unreachable(err) {
+			return fmt.Errorf("deliver to %s: %w: %v", h.url, ErrAppUnavailable, err)
+		}
 		return fmt.Errorf("deliver to %s: %w", h.url, err)
 	}
 	defer resp.Body.Close()
@@ -188,4 +193,11 @@ func recordHeaders(hs []kgo.RecordHeader) string {
 		return ""
 	}
 	return string(b)
+}
+
+// unreachable reports whether a transport error means the request never
+// reached the app: connection refused or an unknown host.
+func unreachable(err error) bool {
+	var dnsErr *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dnsErr)
 }

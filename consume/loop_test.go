@@ -3,8 +3,11 @@ package consume
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -624,5 +627,67 @@ func TestRegistryDownIsNotPoison(t *testing.T) {
 	e.sink.waitN(1, 10*time.Second)
 	if n := e.endOffset("pets.dlq", 0); n != 0 {
 		t.Errorf("%d records dead-lettered during the registry outage", n)
+	}
+}
+
+// unreachableDeliverer fails the first n deliveries as if the app were
+// not there, then hands them to next.
+type unreachableDeliverer struct {
+	mu   sync.Mutex
+	left int
+	next Deliverer
+}
+
+func (u *unreachableDeliverer) Deliver(ctx context.Context, d *Delivery) error {
+	u.mu.Lock()
+	if u.left > 0 {
+		u.left--
+		u.mu.Unlock()
+		return fmt.Errorf("dial: %w", ErrAppUnavailable)
+	}
+	u.mu.Unlock()
+	return u.next.Deliver(ctx, d)
+}
+
+// TestAppUnavailableWaits: an app that cannot be reached for longer than
+// retry.attempts does not turn the record into a dead letter; it is
+// delivered once the app is back, in order, on attempt 1.
+func TestAppUnavailableWaits(t *testing.T) {
+	e := newEnv(t, map[string]int32{"pets": 1})
+	e.produce(rec("pets", 0, "a", framed(1, valid(1))), rec("pets", 0, "b", framed(1, valid(2))))
+	s := e.sub("absent-app", "pets") // 5 attempts
+	u := &unreachableDeliverer{left: 12, next: NewHTTPDeliverer(e.sink.srv.URL, nil)}
+	obs := &countingObserver{}
+	e.start(s, func(o *Options) { o.Deliverer = u; o.Observer = obs })
+	ds := e.sink.waitN(2, 10*time.Second)
+	if ds[0].Body != valid(1) || ds[1].Body != valid(2) {
+		t.Fatalf("delivered out of order: %q, %q", ds[0].Body, ds[1].Body)
+	}
+	if got := ds[0].Header.Get(HeaderAttempt); got != "1" {
+		t.Errorf("first delivery reached the app as attempt %s; waiting for the app must not spend attempts", got)
+	}
+	if _, _, dl := obs.snapshot(); len(dl) != 0 {
+		t.Errorf("dead-lettered while the app was unreachable: %v", dl)
+	}
+}
+
+// TestHTTPDelivererUnreachable: a refused connection is ErrAppUnavailable;
+// an answer from the app is not.
+func TestHTTPDelivererUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	d := &Delivery{Subscription: "s", Topic: "t", Value: []byte(`{}`), Attempt: 1}
+	err = NewHTTPDeliverer("http://"+addr+"/events", nil).Deliver(context.Background(), d)
+	if !errors.Is(err, ErrAppUnavailable) {
+		t.Fatalf("refused connection: %v, want ErrAppUnavailable", err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
+	defer srv.Close()
+	if err := NewHTTPDeliverer(srv.URL, nil).Deliver(context.Background(), d); err == nil || errors.Is(err, ErrAppUnavailable) {
+		t.Fatalf("503 from the app: %v, want a retryable error that is not ErrAppUnavailable", err)
 	}
 }

@@ -317,11 +317,25 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 	d.Feature, _ = kafka.Header(r.Headers, kafka.HeaderFeature)
 	delivering = true
 	start := time.Now()
+	unreachable := 0 // consecutive deliveries that never reached the app
 	for attempt := 1; ; attempt++ {
 		d.Attempt = attempt
 		actx, cancel := context.WithTimeout(ctx, l.sub.Deliver.Timeout)
 		err := l.o.Deliverer.Deliver(actx, d)
 		cancel()
+		if err != nil && errors.Is(err, ErrAppUnavailable) && p.hard.Err() == nil {
+			// Not the app's answer: wait without spending the attempt.
+			unreachable++
+			if unreachable == 1 || unreachable%20 == 0 {
+				l.log.Warn("app not reachable; the partition waits", "subscription", l.sub.Name, "topic", p.topic, "partition", p.part, "offset", r.Offset, "tries", unreachable, "error", err)
+			}
+			attempt--
+			if !sleep(p.soft, l.backoff(unreachable)) {
+				return true
+			}
+			continue
+		}
+		unreachable = 0
 		if err == nil {
 			settled = true
 			p.finished(r)

@@ -26,7 +26,7 @@ import (
 // stream connected for the subscription before the delivery attempt's
 // deadline. It is a retryable delivery failure: the consume loop backs off
 // and keeps the offset.
-var ErrNoSubscriber = errors.New("no subscriber connected")
+var ErrNoSubscriber = fmt.Errorf("no subscriber connected: %w", consume.ErrAppUnavailable)
 
 // ErrSubscriberGone is returned (wrapped) by Hub.Deliver when the stream a
 // record was sent to ended before answering. It is retryable.
