@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/eventguard/eventguard/kafka"
-	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/span"
 )
 
 // Request headers of an HTTP delivery. They are a public contract: they
@@ -112,7 +112,7 @@ func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 	if rh := recordHeaders(d.Headers); rh != "" {
 		hd[HeaderRecordHeaders] = []string{rh}
 	}
-	telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(hd))
+	span.Propagator.Inject(ctx, propagation.HeaderCarrier(hd))
 
 	resp, err := h.client.Do(req)
 	if err != nil {

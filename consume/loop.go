@@ -16,7 +16,7 @@ import (
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
-	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/span"
 )
 
 // Options wire a Loop.
@@ -37,7 +37,7 @@ type Options struct {
 	Deliverer Deliverer
 	// Tracer starts the consume spans. Default: tracing off (trace
 	// context is still continued).
-	Tracer *telemetry.Tracer
+	Tracer *span.Tracer
 	// Observer is told every outcome. Default: NopObserver.
 	Observer Observer
 	// Logger logs dead-lettered records, waits and rebalances. Default:
@@ -129,7 +129,7 @@ func Start(o Options) (*Loop, error) {
 		o.Deliverer = NewHTTPDeliverer(sub.Deliver.URL, nil)
 	}
 	if o.Tracer == nil {
-		o.Tracer = telemetry.NewTracer(nil)
+		o.Tracer = span.NewTracer(nil)
 	}
 	if o.Observer == nil {
 		o.Observer = NopObserver{}

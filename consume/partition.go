@@ -16,7 +16,7 @@ import (
 
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
-	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/span"
 )
 
 // partition is one assigned partition's worker: it takes the partition's
@@ -227,7 +227,7 @@ func (p *partition) settle(s *slot, err error) {
 // partition is stopping. A panic is recovered and the record dead-lettered.
 func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 	l := p.l
-	ctx := telemetry.Propagator.Extract(p.hard, kafka.HeaderCarrier{Headers: &r.Headers})
+	ctx := span.Propagator.Extract(p.hard, kafka.HeaderCarrier{Headers: &r.Headers})
 	ctx, span := l.o.Tracer.Start(ctx, "process "+p.topic, trace.WithSpanKind(trace.SpanKindConsumer))
 	defer span.End()
 	if span.IsRecording() {

@@ -27,7 +27,7 @@ import (
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/jsonvalue"
 	"github.com/eventguard/eventguard/kafka"
-	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/span"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -166,7 +166,7 @@ type Options struct {
 	// while it does not, requests fail fast with 503.
 	KafkaErr func() error
 	// Tracer starts spans; nil means tracing off.
-	Tracer *telemetry.Tracer
+	Tracer *span.Tracer
 	// Observer is told every outcome; nil means nobody.
 	Observer Observer
 	// Logger logs rejected records; nil means slog.Default().
@@ -187,7 +187,7 @@ type Pipeline struct {
 // New returns a pipeline for cfg (defaults applied and validated).
 func New(cfg *config.Config, o Options) *Pipeline {
 	if o.Tracer == nil {
-		o.Tracer = telemetry.NewTracer(nil)
+		o.Tracer = span.NewTracer(nil)
 	}
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
@@ -594,7 +594,7 @@ type pending struct {
 func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, resp *Response, start time.Time) {
 	// Headers shared by every record of the request.
 	var trace []kgo.RecordHeader
-	telemetry.Propagator.Inject(ctx, kafka.HeaderCarrier{Headers: &trace})
+	span.Propagator.Inject(ctx, kafka.HeaderCarrier{Headers: &trace})
 	feature := []byte(req.Feature)
 	versions := map[int][]byte{}
 

@@ -25,7 +25,7 @@ import (
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/produce"
-	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/span"
 )
 
 // Metadata keys the gRPC ingress reads from a call (gRPC metadata keys are
@@ -277,7 +277,7 @@ func (g *GRPC) Produce(ctx context.Context, in *eventguardv1.ProduceRequest) (*e
 // returns the eventguard-feature metadata value.
 func callContext(ctx context.Context) (context.Context, string) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	ctx = telemetry.Propagator.Extract(ctx, mdCarrier(md))
+	ctx = span.Propagator.Extract(ctx, mdCarrier(md))
 	feature := ""
 	if v := md.Get(FeatureMetadata); len(v) > 0 {
 		feature = v[0]

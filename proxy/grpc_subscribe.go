@@ -19,7 +19,7 @@ import (
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/consume"
 	"github.com/eventguard/eventguard/kafka"
-	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/span"
 )
 
 // ErrNoSubscriber is returned (wrapped) by Hub.Deliver when no Subscribe
@@ -273,7 +273,7 @@ func toDelivery(ctx context.Context, d *consume.Delivery, id uint64) *eventguard
 	}
 	if trace.SpanContextFromContext(ctx).IsValid() {
 		c := mdCarrier(metadata.MD{})
-		telemetry.Propagator.Inject(ctx, c)
+		span.Propagator.Inject(ctx, c)
 		out.Traceparent, out.Tracestate = c.Get(kafka.HeaderTraceparent), c.Get(kafka.HeaderTracestate)
 	} else {
 		out.Traceparent, _ = kafka.Header(d.Headers, kafka.HeaderTraceparent)

@@ -19,7 +19,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/eventguard/eventguard/produce"
-	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/span"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -125,7 +125,7 @@ func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
 	req.Topic = r.PathValue("topic")
 	req.Feature = r.Header.Get(FeatureHeader)
 
-	ctx := telemetry.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx := span.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	resp := h.p.Produce(ctx, req)
 	h.writeResponse(w, req, resp)
 }

@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"github.com/eventguard/eventguard/telemetry/span"
+
 	"context"
 	"strings"
 
@@ -26,14 +28,14 @@ var produceMethods = map[string]bool{
 // tracing on each call gets a server span, child of the caller's traceparent
 // metadata, which the handler's spans continue. Other methods (Subscribe,
 // health, reflection) pass through. Either m or t may be nil.
-func GRPCServerOptions(m *Metrics, t *Tracer) []grpc.ServerOption {
+func GRPCServerOptions(m *Metrics, t *span.Tracer) []grpc.ServerOption {
 	if m == nil && !t.Enabled() {
 		return nil
 	}
 	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(grpcUnary(m, t)), grpc.ChainStreamInterceptor(grpcStream(m, t))}
 }
 
-func grpcUnary(m *Metrics, t *Tracer) grpc.UnaryServerInterceptor {
+func grpcUnary(m *Metrics, t *span.Tracer) grpc.UnaryServerInterceptor {
 	tracing := t.Enabled()
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 		if !produceMethods[info.FullMethod] {
@@ -43,7 +45,7 @@ func grpcUnary(m *Metrics, t *Tracer) grpc.UnaryServerInterceptor {
 		defer done()
 		var span trace.Span
 		if tracing {
-			ctx, span = t.startGRPC(ctx, info.FullMethod)
+			ctx, span = startGRPC(t, ctx, info.FullMethod)
 		}
 		resp, err := next(ctx, req)
 		endGRPC(span, err)
@@ -52,7 +54,7 @@ func grpcUnary(m *Metrics, t *Tracer) grpc.UnaryServerInterceptor {
 	}
 }
 
-func grpcStream(m *Metrics, t *Tracer) grpc.StreamServerInterceptor {
+func grpcStream(m *Metrics, t *span.Tracer) grpc.StreamServerInterceptor {
 	tracing := t.Enabled()
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
 		if !produceMethods[info.FullMethod] {
@@ -63,7 +65,7 @@ func grpcStream(m *Metrics, t *Tracer) grpc.StreamServerInterceptor {
 		var span trace.Span
 		if tracing {
 			var ctx context.Context
-			ctx, span = t.startGRPC(ss.Context(), info.FullMethod)
+			ctx, span = startGRPC(t, ss.Context(), info.FullMethod)
 			ss = &contextStream{ServerStream: ss, ctx: ctx}
 		}
 		err := next(srv, ss)
@@ -84,20 +86,20 @@ func (s *contextStream) Context() context.Context { return s.ctx }
 // startGRPC starts the server span of a produce call as a child of the
 // caller's traceparent metadata, and rewrites that metadata to the span so
 // the handler, which extracts the context from the metadata, continues it.
-func (t *Tracer) startGRPC(ctx context.Context, method string) (context.Context, trace.Span) {
+func startGRPC(t *span.Tracer, ctx context.Context, method string) (context.Context, trace.Span) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	md = md.Copy()
-	ctx = Propagator.Extract(ctx, mdCarrier(md))
+	ctx = span.Propagator.Extract(ctx, mdCarrier(md))
 	service, rpc, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
-	ctx, span := t.Start(ctx, strings.TrimPrefix(method, "/"), trace.WithSpanKind(trace.SpanKindServer),
+	ctx, sp := t.Start(ctx, strings.TrimPrefix(method, "/"), trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(
 			attribute.String("rpc.system", "grpc"),
 			attribute.String("rpc.service", service),
 			attribute.String("rpc.method", rpc),
 		))
 	delete(md, "traceparent")
-	Propagator.Inject(ctx, mdCarrier(md))
-	return metadata.NewIncomingContext(ctx, md), span
+	span.Propagator.Inject(ctx, mdCarrier(md))
+	return metadata.NewIncomingContext(ctx, md), sp
 }
 
 func endGRPC(span trace.Span, err error) {

@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"github.com/eventguard/eventguard/telemetry/span"
+
 	"context"
 	"testing"
 
@@ -31,8 +33,8 @@ func TestGRPCInterceptors(t *testing.T) {
 		t.Fatal(err)
 	}
 	exp := tracetest.NewInMemoryExporter()
-	tr := NewTracer(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)))
-	if len(GRPCServerOptions(m, tr)) != 2 || GRPCServerOptions(nil, NewTracer(nil)) != nil {
+	tr := span.NewTracer(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)))
+	if len(GRPCServerOptions(m, tr)) != 2 || GRPCServerOptions(nil, span.NewTracer(nil)) != nil {
 		t.Error("server options")
 	}
 	in := metadata.NewIncomingContext(context.Background(), metadata.Pairs("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))

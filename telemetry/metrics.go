@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"github.com/eventguard/eventguard/telemetry/span"
+
 	"fmt"
 	"net/http"
 	"strconv"
@@ -405,7 +407,7 @@ func (m *Metrics) RegisterBuffered(buffered func() int64) error {
 // The wrapped handler extracts the trace context from the request headers
 // itself; so that its spans are children of the ingress span, the wrapper
 // rewrites the request's traceparent to the ingress span.
-func InstrumentHTTP(next http.Handler, m *Metrics, t *Tracer) http.Handler {
+func InstrumentHTTP(next http.Handler, m *Metrics, t *span.Tracer) http.Handler {
 	tracing := t != nil && t.Enabled()
 	if m == nil && !tracing {
 		return next
@@ -415,7 +417,7 @@ func InstrumentHTTP(next http.Handler, m *Metrics, t *Tracer) http.Handler {
 		defer done()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		if tracing {
-			ctx, span := t.startIngress(r)
+			ctx, span := startIngress(t, r)
 			defer span.End()
 			defer func() { endIngress(span, sw.status) }()
 			r = r.WithContext(ctx)

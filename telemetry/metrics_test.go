@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"github.com/eventguard/eventguard/telemetry/span"
+
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -231,7 +233,7 @@ func TestInstrumentHTTP(t *testing.T) {
 	}
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
-	tr := NewTracer(tp)
+	tr := span.NewTracer(tp)
 	var seen string
 	var inflight float64
 	h := InstrumentHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +280,7 @@ func TestInstrumentHTTP(t *testing.T) {
 
 	// Tracing off: no span, the caller's traceparent reaches the handler
 	// untouched (the pipeline makes the child).
-	h = InstrumentHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Get("traceparent") }), m, NewTracer(nil))
+	h = InstrumentHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Get("traceparent") }), m, span.NewTracer(nil))
 	req = httptest.NewRequest(http.MethodPost, "/v1/topics/pets/records", nil)
 	req.Header.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	h.ServeHTTP(httptest.NewRecorder(), req)

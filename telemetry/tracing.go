@@ -1,6 +1,8 @@
 package telemetry
 
 import (
+	"github.com/eventguard/eventguard/telemetry/span"
+
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +39,7 @@ type TracingOptions struct {
 type Tracing struct {
 	// Tracer starts eventguard's spans; with tracing off it only stamps
 	// child trace contexts.
-	Tracer   *Tracer
+	Tracer   *span.Tracer
 	provider *sdktrace.TracerProvider
 }
 
@@ -58,7 +60,7 @@ type Tracing struct {
 // startup, it drops spans (and the SDK logs it).
 func StartTracing(ctx context.Context, cfg config.Telemetry, o TracingOptions) (*Tracing, error) {
 	if !cfg.Tracing || strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED")), "true") {
-		return &Tracing{Tracer: NewTracer(nil)}, nil
+		return &Tracing{Tracer: span.NewTracer(nil)}, nil
 	}
 	res, err := newResource(ctx, o)
 	if err != nil {
@@ -78,7 +80,7 @@ func StartTracing(ctx context.Context, cfg config.Telemetry, o TracingOptions) (
 		opts = append(opts, sdktrace.WithBatcher(exp))
 	}
 	tp := sdktrace.NewTracerProvider(opts...)
-	return &Tracing{Tracer: NewTracer(tp), provider: tp}, nil
+	return &Tracing{Tracer: span.NewTracer(tp), provider: tp}, nil
 }
 
 // Shutdown ends tracing: spans still queued are exported (bounded by ctx)
@@ -167,17 +169,17 @@ func ingressRoute(r *http.Request) string {
 // of the caller's traceparent, and rewrites the request's traceparent to it
 // so that the handler, which extracts the context from the headers, parents
 // its spans on the ingress span.
-func (t *Tracer) startIngress(r *http.Request) (context.Context, trace.Span) {
-	ctx := Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	ctx, span := t.Start(ctx, ingressRoute(r), trace.WithSpanKind(trace.SpanKindServer),
+func startIngress(t *span.Tracer, r *http.Request) (context.Context, trace.Span) {
+	ctx := span.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, sp := t.Start(ctx, ingressRoute(r), trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(
 			attribute.String("http.request.method", r.Method),
 			attribute.String("url.path", r.URL.Path),
 			attribute.String("http.route", strings.TrimPrefix(ingressRoute(r), r.Method+" ")),
 		))
 	r.Header.Del("traceparent")
-	Propagator.Inject(ctx, propagation.HeaderCarrier(r.Header))
-	return ctx, span
+	span.Propagator.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	return ctx, sp
 }
 
 func endIngress(span trace.Span, status int) {

@@ -13,6 +13,7 @@ import (
 	"github.com/eventguard/eventguard/consume"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry"
+	"github.com/eventguard/eventguard/telemetry/span"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -107,7 +108,7 @@ func (o *consumeObserver) DeadLettered(l consume.Labels, reason string) {
 type observedDeliverer struct {
 	next  consume.Deliverer
 	m     *telemetry.Metrics
-	t     *telemetry.Tracer
+	t     *span.Tracer
 	group string
 }
 
