@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/validate/fastpath"
 )
 
 // Errors a Resolver returns, wrapped with what was being resolved. Test them
@@ -65,6 +66,10 @@ type Options struct {
 	Observer Observer
 	// Now is the clock, for tests. Default: time.Now.
 	Now func() time.Time
+	// ReferenceOnly validates with jsonschema v6 alone, without the fast
+	// engine (validate/fastpath). For differential tests, and a switch
+	// should the fast engine ever be suspected.
+	ReferenceOnly bool
 }
 
 type latestEntry struct {
@@ -387,6 +392,13 @@ func (r *Resolver) compiled(ctx context.Context, id int, sch sr.Schema) (*Schema
 		return nil, err
 	}
 	s = &Schema{ID: id, Metadata: sch.SchemaMetadata, compiled: c, limits: r.opts.Limits}
+	if !r.opts.ReferenceOnly {
+		// The fast engine is built from the compiled schema itself, so
+		// it sees exactly what the reference sees (drafts, references,
+		// formats). A schema it does not support (fastpath.ErrUnsupported)
+		// keeps s.fast nil: validated by the reference alone.
+		s.fast, _ = fastpath.Compile(c)
+	}
 	r.mu.Lock()
 	if prev, ok := r.compiledByID[id]; ok {
 		s = prev

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/validate/fastpath"
 )
 
 // SubjectVersion is one place a schema is registered.
@@ -30,7 +31,11 @@ type Schema struct {
 	Metadata *sr.SchemaMetadata
 
 	compiled *jsonschema.Schema
-	limits   jsonvalue.Limits
+	// fast, when not nil, is the fast engine for this schema (see
+	// validate/fastpath and docs/decisions/0009-fast-validation-engine.md):
+	// nil when the schema uses something it does not implement.
+	fast   *fastpath.Validator
+	limits jsonvalue.Limits
 }
 
 // at returns a copy of s labelled with a subject and version.
@@ -42,6 +47,11 @@ func (s *Schema) at(subject string, version int) *Schema {
 	c.Subject, c.Version = subject, version
 	return &c
 }
+
+// FastPath reports whether the fast engine (validate/fastpath) validates s
+// first; false means jsonschema v6 alone (a keyword outside the fast
+// engine's subset, or Options.ReferenceOnly).
+func (s *Schema) FastPath() bool { return s.fast != nil }
 
 // Panics counts validator panics recovered since start; a non-zero value is a
 // bug in the JSON Schema engine that the strict decoder failed to prevent.
@@ -70,6 +80,13 @@ func (s *Schema) ValidateValue(doc any) (f *Failure) {
 			}
 		}
 	}()
+	// Fast engine first: a verdict only, proven identical to jsonschema v6
+	// by differential tests (validate/fastpath). "Valid" ends the hot
+	// path. "Invalid" or "undecided" runs the reference below, which alone
+	// says why: violations and messages never come from the fast engine.
+	if s.fast != nil && s.fast.Valid(doc) {
+		return nil
+	}
 	err := s.compiled.Validate(doc)
 	if err == nil {
 		return nil
