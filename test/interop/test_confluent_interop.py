@@ -7,11 +7,15 @@ and writes a spec file named by INTEROP_SPEC:
     {"brokers": "127.0.0.1:19092", "registry_url": "http://127.0.0.1:41234",
      "consume": [{"topic", "subject_strategy": "topic"|"topic_record", "subject",
                   "schema_id", "records": [{"key", "event_id", "value"}]}],
-     "produce": {"topic", "subject", "count"}}
+     "produce": {"topic", "subject", "count", "out"?}}
 
 Then the Go test checks with eventguard's validate package what
-test_json_serializer_records_are_produced wrote. Run alone (without
-INTEROP_SPEC) every test here is skipped.
+test_json_serializer_records_are_produced wrote. When the produce job names an
+"out" file, that test writes there what it produced (key, value bytes in hex,
+partition, offset): TestConsumeConfluentPythonRecords (test/e2e/consume_test.go)
+runs it alone (-k) and checks that eventguard's consume path delivers exactly
+those records to the app. Run alone (without INTEROP_SPEC) every test here is
+skipped.
 """
 
 import json
@@ -156,3 +160,11 @@ def test_json_serializer_records_are_produced(spec, registry):
     assert producer.flush(30) == 0, "records still unacknowledged after 30 s"
     assert not failed, f"delivery failed: {failed}"
     assert len(delivered) == job["count"]
+
+    if job.get("out"):
+        produced = [
+            {"key": m.key().decode(), "value": m.value().hex(), "partition": m.partition(), "offset": m.offset()}
+            for m in delivered
+        ]
+        with open(job["out"], "w", encoding="utf-8") as f:
+            json.dump(produced, f)

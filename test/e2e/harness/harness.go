@@ -103,6 +103,10 @@ type Options struct {
 	Dir string
 	// Config is an optional file passed as --config.
 	Config string
+	// Registry is an optional schema registry URL passed as --registry:
+	// the sidecar uses it instead of starting its embedded one (several
+	// sidecars can then share schema ids). Default: the embedded registry.
+	Registry string
 	// Env holds extra "EVENTGUARD_<PATH>=value" overrides.
 	Env []string
 	// ReadyTimeout bounds the wait for /readyz. Default: 60s.
@@ -117,7 +121,8 @@ type Sidecar struct {
 	Admin string
 	// GRPC is the gRPC ingress address, host:port.
 	GRPC string
-	// Registry is the base URL of the embedded schema registry.
+	// Registry is the base URL of the schema registry: the embedded one,
+	// or Options.Registry.
 	Registry string
 	// Brokers are the Kafka brokers eventguard produces to.
 	Brokers []string
@@ -175,7 +180,13 @@ func start(ctx context.Context, o Options, attempt int) (*Sidecar, error) {
 		s.LogPath = filepath.Join(o.Dir, fmt.Sprintf("eventguard.%d.log", attempt))
 		s.OutPath = filepath.Join(o.Dir, fmt.Sprintf("eventguard.%d.out", attempt))
 	}
-	args := []string{"dev", "--brokers", strings.Join(o.Brokers, ","), "--registry-addr", addr(ports[3])}
+	args := []string{"dev", "--brokers", strings.Join(o.Brokers, ",")}
+	if o.Registry != "" {
+		s.Registry = strings.TrimRight(o.Registry, "/")
+		args = append(args, "--registry", s.Registry)
+	} else {
+		args = append(args, "--registry-addr", addr(ports[3]))
+	}
 	if o.Config != "" {
 		args = append(args, "--config", o.Config)
 	}
@@ -289,6 +300,37 @@ func (s *Sidecar) Stop(timeout time.Duration) error {
 		s.Kill()
 		return fmt.Errorf("eventguard did not exit within %s of SIGTERM; killed", timeout)
 	}
+}
+
+// Signal sends sig to the process without waiting for it; Wait then says
+// how it ended.
+func (s *Sidecar) Signal(sig os.Signal) error {
+	if s.Exited() {
+		return fmt.Errorf("eventguard had already exited: %v", s.waitErr)
+	}
+	return s.cmd.Process.Signal(sig)
+}
+
+// Wait waits up to timeout for the process to exit, then kills it. It
+// returns nil only for an exit with status 0 in time.
+func (s *Sidecar) Wait(timeout time.Duration) error {
+	select {
+	case <-s.done:
+		if s.waitErr != nil {
+			return fmt.Errorf("eventguard exited with %v", s.waitErr)
+		}
+		return nil
+	case <-time.After(timeout):
+		s.Kill()
+		return fmt.Errorf("eventguard did not exit within %s; killed", timeout)
+	}
+}
+
+// ExitErr returns how the process ended (nil: status 0); call it once
+// Exited reports true.
+func (s *Sidecar) ExitErr() error {
+	<-s.done
+	return s.waitErr
 }
 
 // Kill kills the process and waits for it.
