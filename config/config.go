@@ -229,6 +229,11 @@ type Subscription struct {
 	// per partition, can come on top), and at most its share is started
 	// and unfinished at once. Default: 256.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// SessionTimeout is how long the group waits for a member that stopped
+	// heartbeating (a killed pod) before giving its partitions to another;
+	// the broker bounds it (group.min/max.session.timeout.ms, by default
+	// 6s to 30m). Default: 45s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 	// StartFrom is where a group with no committed offset starts: earliest
 	// or latest. Default: "earliest".
 	StartFrom string `yaml:"start_from"`

@@ -85,6 +85,7 @@ func TestDefaults(t *testing.T) {
 		{"subscriptions[0].retry.initial_backoff", s.Retry.InitialBackoff, 100 * time.Millisecond},
 		{"subscriptions[0].retry.max_backoff", s.Retry.MaxBackoff, 10 * time.Second},
 		{"subscriptions[0].max_in_flight", s.MaxInFlight, 256},
+		{"subscriptions[0].session_timeout", s.SessionTimeout, 45 * time.Second},
 		{"subscriptions[0].start_from", s.StartFrom, "earliest"},
 		{"deprecations[0].after_sunset", d.AfterSunset, "warn"},
 		{"deprecations[0].since", d.Since.IsZero(), true},

@@ -98,6 +98,7 @@ func (c *Config) ApplyDefaults() {
 		setD(&s.Retry.InitialBackoff, 100*time.Millisecond)
 		setD(&s.Retry.MaxBackoff, 10*time.Second)
 		setI(&s.MaxInFlight, 256)
+		setD(&s.SessionTimeout, 45*time.Second)
 		setS(&s.StartFrom, "earliest")
 	}
 	for i := range c.Deprecations {

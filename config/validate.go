@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // FieldError is one problem with one field.
@@ -184,6 +185,9 @@ func (c *Config) Validate() error {
 		}
 		if s.MaxInFlight < 1 {
 			bad(p+".max_in_flight", "must be at least 1")
+		}
+		if s.SessionTimeout < time.Second {
+			bad(p+".session_timeout", "must be at least 1s")
 		}
 		if s.StartFrom != "earliest" && s.StartFrom != "latest" {
 			bad(p+".start_from", "must be earliest or latest, got %q", s.StartFrom)

@@ -161,6 +161,7 @@ func Start(o Options) (*Loop, error) {
 	}
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(sub.Group),
+		kgo.SessionTimeout(sub.SessionTimeout),
 		kgo.ConsumeTopics(sub.Topics...),
 		kgo.ConsumeResetOffset(start),
 		kgo.DisableAutoCommit(),

@@ -57,6 +57,7 @@ subscriptions:
     group: %s
     deliver: {url: %q, timeout: 2s}
     retry: {attempts: 5, initial_backoff: 50ms, max_backoff: 200ms}
+    session_timeout: 6s
 `, s.Instance, s.Name, s.Topic, s.Group, s.URL)
 }
 
@@ -854,8 +855,8 @@ const (
 // 10 more and hangs the following ones, and B is killed with SIGKILL while
 // they are in flight. More records are produced after the kill. The
 // survivor A takes B's partitions over once the group expires B's session
-// (45 s, the client default: the config has no key for it), starting from
-// B's last commit.
+// (subscriptions[].session_timeout: 6 s, the broker's minimum), starting
+// from B's last commit.
 //
 //   - B's commit covers exactly what the app accepted: one past the last
 //     record delivered on each of its partitions, nothing queued beyond;
