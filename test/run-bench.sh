@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs the side-by-side benchmark for `make bench-kafka` (not part of make
 # test): bench/cmd/kbench against a real Kafka broker — direct franz-go vs
-# eventguard over HTTP — printing a Markdown table and writing
-# bench/results/<date>-<commit>.json.
+# eventguard over HTTP (batch, single) and gRPC (unary, stream) — printing a
+# Markdown table and writing bench/results/<date>-<commit>.json.
 #
 # Uses KAFKA_BROKERS when set (broker CPU is measured only if KAFKA_DIR names
 # kafka.sh's dir); otherwise starts a broker with test/kafka/kafka.sh and
 # takes it down afterwards (a broker that was already running is left
-# running). Extra arguments go to kbench, e.g. -rounds 1 -duration 5s.
+# running; kafka.sh's variables such as KAFKA_PORT pass through). Extra
+# arguments go to kbench, e.g. -rounds 1 -duration 5s, -modes
+# grpc-unary,grpc-stream, -stream-in-flight 8, or -out '' to write no JSON.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

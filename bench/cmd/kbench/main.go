@@ -6,14 +6,16 @@
 // figures as JSON under bench/results/.
 //
 // Each mode is a row of the modes table (modes.go): a function that returns
-// the request each client repeats. Clients run concurrently for the round's
-// duration; a request's latency runs from its start to the answer (for
-// eventguard: after the broker acknowledged every record).
+// the Loop each client runs, one request at a time or, for the gRPC stream,
+// up to K pipelined. Clients run concurrently for the round's duration; a
+// request's latency runs from its send to its answer (for eventguard: after
+// the broker acknowledged every record).
 //
 // Usage:
 //
 //	kbench -brokers 127.0.0.1:19092 [-kafka-dir DIR] [-rounds 3] [-duration 10s]
-//	       [-clients 8] [-batch 100] [-modes direct,http-batch] [-out bench/results]
+//	       [-clients 8] [-batch 100] [-stream-in-flight 8] [-out bench/results]
+//	       [-modes direct,http-batch,http-single,grpc-unary,grpc-stream]
 package main
 
 import (
@@ -31,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/examples"
 	"github.com/eventguard/eventguard/test/e2e/harness"
 )
@@ -48,6 +51,7 @@ type options struct {
 	warmup     time.Duration
 	clients    int
 	batch      int
+	inFlight   int
 	partitions int
 	modes      string
 	out        string
@@ -64,8 +68,10 @@ func main() {
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up of each mode before the first round")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients (N)")
 	flag.IntVar(&o.batch, "batch", 100, "records per request in the batched modes")
+	flag.IntVar(&o.inFlight, "stream-in-flight", config.Default().GRPC.MaxStreamRequestsInFlight,
+		"requests each gRPC stream keeps unanswered (K); the sidecar's grpc.max_stream_requests_in_flight is set to the same")
 	flag.IntVar(&o.partitions, "partitions", 3, "partitions of the benchmark topic")
-	flag.StringVar(&o.modes, "modes", "", "comma-separated mode keys to run (default: all; the baseline always runs)")
+	flag.StringVar(&o.modes, "modes", "", "comma-separated mode keys to run, of "+modeKeys()+" (default: all; the baseline always runs)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON results (empty: do not write)")
 	flag.StringVar(&o.commit, "commit", "", "commit the results are for (default: git rev-parse --short HEAD)")
 	flag.StringVar(&o.binary, "eventguard", "", "a prebuilt eventguard binary (default: build ./cmd/eventguard)")
@@ -80,8 +86,8 @@ func run(o options) error {
 	if o.brokers == "" {
 		return errors.New("no brokers: set -brokers or KAFKA_BROKERS (test/run-bench.sh starts a broker)")
 	}
-	if o.rounds < 1 || o.clients < 1 || o.batch < 1 || o.duration <= 0 {
-		return errors.New("-rounds, -clients, -batch and -duration must be positive")
+	if o.rounds < 1 || o.clients < 1 || o.batch < 1 || o.inFlight < 1 || o.duration <= 0 {
+		return errors.New("-rounds, -clients, -batch, -stream-in-flight and -duration must be positive")
 	}
 	selected, err := selectModes(o.modes)
 	if err != nil {
@@ -112,7 +118,13 @@ func run(o options) error {
 		}
 	}
 	brokers := strings.Split(o.brokers, ",")
-	sc, err := harness.Start(ctx, harness.Options{Binary: bin, Brokers: brokers, Dir: work})
+	// harness.Start puts every listener (HTTP, admin, gRPC, registry) on a
+	// free loopback port through EVENTGUARD_LISTEN_*.
+	var env []string
+	if o.inFlight != config.Default().GRPC.MaxStreamRequestsInFlight {
+		env = append(env, fmt.Sprintf("EVENTGUARD_GRPC_MAX_STREAM_REQUESTS_IN_FLIGHT=%d", o.inFlight))
+	}
+	sc, err := harness.Start(ctx, harness.Options{Binary: bin, Brokers: brokers, Dir: work, Env: env})
 	if err != nil {
 		return err
 	}
@@ -121,7 +133,7 @@ func run(o options) error {
 			logf("stopping eventguard: %v", err)
 		}
 	}()
-	logf("eventguard pid %d at %s", sc.Pid(), sc.HTTP)
+	logf("eventguard pid %d at %s, gRPC %s", sc.Pid(), sc.HTTP, sc.GRPC)
 
 	topic := harness.UniqueName("kbench")
 	ss, err := harness.CopySubject(ctx, sc.Registry, topic+"-value", "orders-OrderPlaced", 1)
@@ -133,7 +145,7 @@ func run(o options) error {
 	}
 	defer deleteTopic(brokers, topic)
 
-	e := &Env{Brokers: brokers, Sidecar: sc, Topic: topic, SchemaID: ss.ID, Payload: payload, Batch: o.batch, Clients: o.clients}
+	e := &Env{Brokers: brokers, Sidecar: sc, Topic: topic, SchemaID: ss.ID, Payload: payload, Batch: o.batch, Clients: o.clients, InFlight: o.inFlight}
 	brokerPid := readPid(o.kafkaDir)
 	if brokerPid == 0 {
 		logf("no broker pid (set -kafka-dir / KAFKA_DIR to test/kafka/kafka.sh's dir): broker CPU is not measured")
@@ -141,12 +153,12 @@ func run(o options) error {
 
 	runners := make([]*runner, len(selected))
 	for i, m := range selected {
-		do, closeFn, err := m.New(ctx, e)
+		loop, closeFn, err := m.New(ctx, e)
 		if err != nil {
 			return fmt.Errorf("mode %s: %w", m.Key, err)
 		}
 		defer closeFn()
-		runners[i] = &runner{mode: m, do: do, perRequest: m.Records(e)}
+		runners[i] = &runner{mode: m, loop: loop, perRequest: m.Records(e)}
 	}
 
 	load0 := loadAvg()
@@ -207,6 +219,9 @@ func selectModes(list string) ([]Mode, error) {
 		}
 	}
 	for _, k := range want {
+		if k == "" {
+			continue
+		}
 		if !slices.ContainsFunc(modes, func(m Mode) bool { return m.Key == k }) {
 			return nil, fmt.Errorf("unknown mode %q", k)
 		}
@@ -214,10 +229,19 @@ func selectModes(list string) ([]Mode, error) {
 	return out, nil
 }
 
+// modeKeys lists the mode keys for -modes' help.
+func modeKeys() string {
+	keys := make([]string, len(modes))
+	for i, m := range modes {
+		keys[i] = m.Key
+	}
+	return strings.Join(keys, ",")
+}
+
 // runner measures one mode.
 type runner struct {
 	mode       Mode
-	do         func(ctx context.Context, client int) error
+	loop       Loop
 	perRequest int
 	rounds     []roundResult
 }
@@ -252,22 +276,20 @@ func (r *runner) round(e *Env, d time.Duration, egPid, brokerPid int) roundResul
 			defer wg.Done()
 			res := &per[c]
 			res.latencies = make([]time.Duration, 0, 4096)
-			for ctx.Err() == nil {
-				start := time.Now()
-				// The request itself is not cut off at the deadline: it is
-				// answered, and counted, like any other.
-				err := r.do(context.Background(), c)
-				res.latencies = append(res.latencies, time.Since(start))
+			// Requests still unanswered at the deadline are not cut off:
+			// they are answered, and counted, like any other.
+			r.loop(ctx, c, func(sent time.Time, err error) {
+				res.latencies = append(res.latencies, time.Since(sent))
 				res.requests++
 				if err != nil {
 					res.errors++
 					if res.firstError == "" {
 						res.firstError = err.Error()
 					}
-					continue
+					return
 				}
 				res.records += r.perRequest
-			}
+			})
 		}()
 	}
 	wg.Wait()

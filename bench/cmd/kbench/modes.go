@@ -31,12 +31,14 @@ type Env struct {
 	Batch int
 	// Clients is the number of concurrent clients.
 	Clients int
+	// InFlight is the requests each gRPC stream keeps unanswered at most
+	// (K); the sidecar's grpc.max_stream_requests_in_flight is the same.
+	InFlight int
 }
 
 // Mode is one way of producing, one row of the table. New prepares the
-// mode and returns do, the request that client number client (0 to
-// Clients-1) repeats; do returns once every record of the request was
-// acknowledged (nil) or refused (an error). close releases what New made.
+// mode and returns the Loop each client runs; close releases what New
+// made.
 type Mode struct {
 	// Key names the mode in -modes and in the JSON results.
 	Key string
@@ -46,29 +48,70 @@ type Mode struct {
 	Baseline bool
 	// Records returns the records one request carries.
 	Records func(e *Env) int
-	New     func(ctx context.Context, e *Env) (do func(ctx context.Context, client int) error, close func(), err error)
+	New     func(ctx context.Context, e *Env) (loop Loop, close func(), err error)
 }
 
-// modes are the rows, baseline first. The gRPC ingress adds its rows here.
+// Loop runs client number client (0 to Clients-1) until ctx is done: it
+// sends requests back to back (one at a time, or pipelined) and returns
+// once every request it sent was answered or has failed; requests are
+// not cut off at the deadline but answered and counted like any other.
+// It calls done once per request, never concurrently, with the time the
+// request was sent and its outcome: nil once every record of the request
+// was acknowledged, else an error.
+type Loop func(ctx context.Context, client int, done func(sent time.Time, err error))
+
+// oneAtATime makes a Loop of a request function: do returns once every
+// record of its request was acknowledged (nil) or refused (an error); the
+// client waits for each answer before sending the next request. Its
+// arguments are those New-style constructors return, so that
+// oneAtATime(newHTTP(e, 1)) is a Mode's New.
+func oneAtATime(do func(ctx context.Context, client int) error, close func(), err error) (Loop, func(), error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	loop := func(ctx context.Context, client int, done func(time.Time, error)) {
+		for ctx.Err() == nil {
+			start := time.Now()
+			done(start, do(context.Background(), client))
+		}
+	}
+	return loop, close, nil
+}
+
+// modes are the rows, baseline first.
 var modes = []Mode{
 	{
 		Key: "direct", Name: "(a) franz-go direct, batch", Baseline: true,
 		Records: func(e *Env) int { return e.Batch },
-		New:     newDirect,
+		New: func(ctx context.Context, e *Env) (Loop, func(), error) {
+			return oneAtATime(newDirect(ctx, e))
+		},
 	},
 	{
 		Key: "http-batch", Name: "(b) eventguard HTTP, batch",
 		Records: func(e *Env) int { return e.Batch },
-		New: func(ctx context.Context, e *Env) (func(context.Context, int) error, func(), error) {
-			return newHTTP(e, e.Batch)
+		New: func(ctx context.Context, e *Env) (Loop, func(), error) {
+			return oneAtATime(newHTTP(e, e.Batch))
 		},
 	},
 	{
 		Key: "http-single", Name: "(c) eventguard HTTP, 1/request",
 		Records: func(*Env) int { return 1 },
-		New: func(ctx context.Context, e *Env) (func(context.Context, int) error, func(), error) {
-			return newHTTP(e, 1)
+		New: func(ctx context.Context, e *Env) (Loop, func(), error) {
+			return oneAtATime(newHTTP(e, 1))
 		},
+	},
+	{
+		Key: "grpc-unary", Name: "(d) eventguard gRPC unary, batch",
+		Records: func(e *Env) int { return e.Batch },
+		New: func(ctx context.Context, e *Env) (Loop, func(), error) {
+			return oneAtATime(newGRPCUnary(e))
+		},
+	},
+	{
+		Key: "grpc-stream", Name: "(e) eventguard gRPC stream, batch",
+		Records: func(e *Env) int { return e.Batch },
+		New:     newGRPCStream,
 	},
 }
 
