@@ -102,6 +102,12 @@ var syntheticSchemas = []struct{ name, schema string }{
 	{"ueitems-2019-additional", `{"$schema":"https://json-schema.org/draft/2019-09/schema","allOf":[{"items":[true],"additionalItems":{"type":"string"}}],"contains":{"const":5},"unevaluatedItems":false}`},
 	{"ueitems-2019-contains", `{"$schema":"https://json-schema.org/draft/2019-09/schema","contains":{"const":1},"unevaluatedItems":false}`},
 	{"ueitems-2019-contains-items", `{"$schema":"https://json-schema.org/draft/2019-09/schema","contains":{"type":"integer"},"items":[{"type":"integer"}],"unevaluatedItems":{"type":"string"}}`},
+	{"ueitems-oneOf-failed-branch", `{"$schema":"https://json-schema.org/draft/2020-12/schema","prefixItems":[{"const":"foo"}],"oneOf":[{"prefixItems":[true,{"const":"bar"}]},{"prefixItems":[true,true,{"const":"baz"}]}],"unevaluatedItems":false}`},
+	{"ueitems-not-not", `{"$schema":"https://json-schema.org/draft/2020-12/schema","prefixItems":[{"const":"foo"}],"not":{"not":{"prefixItems":[true,{"const":"bar"}]}},"unevaluatedItems":false}`},
+	{"ueitems-nested-true", `{"$schema":"https://json-schema.org/draft/2020-12/schema","allOf":[{"prefixItems":[{"type":"string"}]},{"unevaluatedItems":true}],"unevaluatedItems":false}`},
+	{"ueitems-allOf-true", `{"$schema":"https://json-schema.org/draft/2020-12/schema","allOf":[true],"unevaluatedItems":false}`},
+	{"ueitems-ref", `{"$schema":"https://json-schema.org/draft/2020-12/schema","unevaluatedItems":false,"prefixItems":[{"type":"string"}],"$ref":"#/$defs/bar","$defs":{"bar":{"prefixItems":[true,{"type":"string"}]}}}`},
+	{"ueitems-anyOf-items-true", `{"$schema":"https://json-schema.org/draft/2020-12/schema","unevaluatedItems":{"type":"boolean"},"anyOf":[{"items":{"type":"string"}},true]}`},
 	// an in-place reference cycle: left to the reference
 	{"cycle", `{"$schema":"https://json-schema.org/draft/2020-12/schema","$defs":{"a":{"allOf":[{"$ref":"#/$defs/b"}]},"b":{"anyOf":[{"$ref":"#/$defs/a"},{"type":"string"}]}},"$ref":"#/$defs/a"}`},
 	// a realistic event schema
@@ -132,6 +138,7 @@ var trickyDocs = []string{
 	// arrays: uniqueness by value, tuples, contains
 	`[]`, `[1,1]`, `[1,1.0]`, `[1,"1"]`, `[{"a":1},{"a":1.0}]`, `[{"a":1},{"a":2}]`, `[[1],[1.0]]`, `[0,-0]`, `[0,false]`, `[null,null]`, `[true,1]`, `["a","b"]`, `["a",1]`, `["a",1,2]`, `["a","b",true]`, `[1,2,3,4]`,
 	`[1,2,3]`, `[5]`, `[4,5.0]`, `[4.5]`, `["x","y"]`, `["x","y","z","w"]`, `["x",1,"y"]`, `[1,2]`, `[2,1]`, `[1,2,1]`, `["a","b","c"]`, `["a","b","d"]`, `["a","c"]`, `["a","b","c","d"]`, `["a","x"]`, `[1,"a",5]`,
+	`["foo","bar"]`, `["foo","bar",42]`, `["foo","quux","baz"]`, `["foo","bar","baz"]`, `["foo","bar","baz",42]`, `["foo",42,42,"else"]`, `["foo",42,true]`, `[true,false]`, `["yes","no"]`, `["yes",false]`,
 	`[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22]`, `[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,1.0]`,
 	// objects: required with escapes, additional, patterns, dependencies
 	`{}`, `{"a":"x"}`, `{"a":"x","b":1}`, `{"a":"x","b":1.0}`, `{"a":"x","b":1.5}`, `{"a":"x","esc\"aped":1,"é":2}`, `{"a":"x","esc\"aped":1,"\u00e9":2}`, `{"a":"x","esc\"aped":1,"e\u0301":2}`, `{"a":"x","esc\"aped":1,"é":2,"z":0}`,

@@ -316,3 +316,40 @@ func TestJSONSchemaTestSuite(t *testing.T) {
 	}
 	runSuite(t, dir)
 }
+
+// TestConcurrent: a Validator is shared by every goroutine validating
+// against its schema (run with -race).
+func TestConcurrent(t *testing.T) {
+	exs := loadExamples(t)
+	type job struct {
+		e    *example
+		doc  any
+		want fastpath.Result
+	}
+	var jobs []job
+	for _, ex := range exs {
+		for _, g := range ex.valid {
+			jobs = append(jobs, job{ex, parse(t, string(g.data)), fastpath.Valid})
+		}
+		for _, g := range ex.invalid {
+			jobs = append(jobs, job{ex, parse(t, string(g.data)), fastpath.Invalid})
+		}
+	}
+	done := make(chan struct{})
+	for w := 0; w < 4; w++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 200; i++ {
+				for _, j := range jobs {
+					if got := j.e.fast.Check(j.doc); got != j.want {
+						t.Errorf("%s: %v, want %v", j.e.name, got, j.want)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for w := 0; w < 4; w++ {
+		<-done
+	}
+}
