@@ -61,7 +61,7 @@ func TestStartTracingSampling(t *testing.T) {
 	}
 	attrs := map[attribute.Key]string{}
 	for _, a := range spans[0].Resource.Attributes() {
-		attrs[a.Key] = a.Value.Emit()
+		attrs[a.Key] = a.Value.String()
 	}
 	if attrs["service.name"] != "checkout-sidecar" || attrs["service.instance.id"] != "pod-1" || attrs["service.version"] != "1.0.0" {
 		t.Errorf("resource: %v", attrs)
