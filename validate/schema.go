@@ -32,7 +32,7 @@ type Schema struct {
 
 	compiled *jsonschema.Schema
 	// fast, when not nil, is the fast engine for this schema (see
-	// validate/fastpath and docs/decisions/0009-fast-validation-engine.md):
+	// validate/fastpath and docs/decisions/0008-fast-validation-engine.md):
 	// nil when the schema uses something it does not implement.
 	fast   *fastpath.Validator
 	limits jsonvalue.Limits

@@ -31,5 +31,5 @@
 //     when given, through validate itself (identical Failures), and by
 //     fuzzing (FuzzDifferential, and the replicas against their originals).
 //
-// See docs/decisions/0009-fast-validation-engine.md.
+// See docs/decisions/0008-fast-validation-engine.md.
 package fastpath
