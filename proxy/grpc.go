@@ -277,7 +277,7 @@ func (g *GRPC) Produce(ctx context.Context, in *eventguardv1.ProduceRequest) (*e
 // returns the eventguard-feature metadata value.
 func callContext(ctx context.Context) (context.Context, string) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	ctx = span.Propagator.Extract(ctx, mdCarrier(md))
+	ctx = span.Propagator.Extract(ctx, span.MetadataCarrier(md))
 	feature := ""
 	if v := md.Get(FeatureMetadata); len(v) > 0 {
 		feature = v[0]
@@ -502,29 +502,6 @@ func (g *GRPC) panicked(method string, v any) error {
 	g.Panics.Add(1)
 	g.log.Error("grpc handler panic", "method", method, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	return status.Error(codes.Internal, "eventguard failed on this request (a bug; it was logged)")
-}
-
-// mdCarrier adapts incoming gRPC metadata to OpenTelemetry's TextMapCarrier.
-type mdCarrier metadata.MD
-
-// Get returns the first value of key.
-func (c mdCarrier) Get(key string) string {
-	if v := metadata.MD(c).Get(key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-// Set replaces the values of key.
-func (c mdCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
-
-// Keys lists the keys.
-func (c mdCarrier) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	return keys
 }
 
 // deprecationMD renders the deprecation notices as trailers with the same

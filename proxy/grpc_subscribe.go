@@ -272,7 +272,7 @@ func toDelivery(ctx context.Context, d *consume.Delivery, id uint64) *eventguard
 		}
 	}
 	if trace.SpanContextFromContext(ctx).IsValid() {
-		c := mdCarrier(metadata.MD{})
+		c := span.MetadataCarrier{}
 		span.Propagator.Inject(ctx, c)
 		out.Traceparent, out.Tracestate = c.Get(kafka.HeaderTraceparent), c.Get(kafka.HeaderTracestate)
 	} else {

@@ -89,7 +89,7 @@ func (s *contextStream) Context() context.Context { return s.ctx }
 func startGRPC(t *span.Tracer, ctx context.Context, method string) (context.Context, trace.Span) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	md = md.Copy()
-	ctx = span.Propagator.Extract(ctx, mdCarrier(md))
+	ctx = span.Propagator.Extract(ctx, span.MetadataCarrier(md))
 	service, rpc, _ := strings.Cut(strings.TrimPrefix(method, "/"), "/")
 	ctx, sp := t.Start(ctx, strings.TrimPrefix(method, "/"), trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(
@@ -98,7 +98,7 @@ func startGRPC(t *span.Tracer, ctx context.Context, method string) (context.Cont
 			attribute.String("rpc.method", rpc),
 		))
 	delete(md, "traceparent")
-	span.Propagator.Inject(ctx, mdCarrier(md))
+	span.Propagator.Inject(ctx, span.MetadataCarrier(md))
 	return metadata.NewIncomingContext(ctx, md), sp
 }
 
@@ -115,24 +115,4 @@ func endGRPC(span trace.Span, err error) {
 	if err != nil {
 		span.SetStatus(codes.Error, c.String())
 	}
-}
-
-// mdCarrier adapts gRPC metadata to the propagator.
-type mdCarrier metadata.MD
-
-func (c mdCarrier) Get(key string) string {
-	if v := metadata.MD(c).Get(key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
-func (c mdCarrier) Set(key, value string) { metadata.MD(c).Set(key, value) }
-
-func (c mdCarrier) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	return keys
 }

@@ -39,3 +39,18 @@ func TestStartWithTracingOff(t *testing.T) {
 		t.Errorf("traceparent %q", out.Get("traceparent"))
 	}
 }
+
+// TestMetadataCarrier: keys are lower-cased as gRPC metadata keys are, so a
+// traceparent written by the propagator is read back from metadata.
+func TestMetadataCarrier(t *testing.T) {
+	md := map[string][]string{"traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+	ctx := Propagator.Extract(context.Background(), MetadataCarrier(md))
+	if got := trace.SpanContextFromContext(ctx).TraceID().String(); got != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Fatalf("extracted trace %s", got)
+	}
+	c := MetadataCarrier{}
+	c.Set("Traceparent", "x")
+	if c["traceparent"][0] != "x" || c.Get("TRACEPARENT") != "x" || len(c.Keys()) != 1 {
+		t.Fatalf("carrier %v", c)
+	}
+}
