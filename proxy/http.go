@@ -20,7 +20,6 @@ import (
 
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry/span"
-	"github.com/eventguard/eventguard/validate"
 )
 
 // FeatureHeader names the producing feature on an HTTP request.
@@ -80,21 +79,22 @@ func (h *HTTP) recoverer(next http.Handler) http.Handler {
 	})
 }
 
+// wireError is a request-level error; a record's error is the pipeline's
+// produce.RecordError as it is (code, message, violations).
 type wireError struct {
-	Code       string               `json:"code"`
-	Message    string               `json:"message"`
-	Violations []validate.Violation `json:"violations,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 type wireResult struct {
-	Index         int        `json:"index"`
-	Partition     *int32     `json:"partition,omitempty"`
-	Offset        *int64     `json:"offset,omitempty"`
-	Subject       string     `json:"subject,omitempty"`
-	SchemaID      int        `json:"schema_id,omitempty"`
-	SchemaVersion int        `json:"schema_version,omitempty"`
-	EventID       string     `json:"event_id,omitempty"`
-	Error         *wireError `json:"error,omitempty"`
+	Index         int                  `json:"index"`
+	Partition     *int32               `json:"partition,omitempty"`
+	Offset        *int64               `json:"offset,omitempty"`
+	Subject       string               `json:"subject,omitempty"`
+	SchemaID      int                  `json:"schema_id,omitempty"`
+	SchemaVersion int                  `json:"schema_version,omitempty"`
+	EventID       string               `json:"event_id,omitempty"`
+	Error         *produce.RecordError `json:"error,omitempty"`
 }
 
 type wireResponse struct {
@@ -160,7 +160,7 @@ func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *
 		}
 		if e := res.Err; e != nil {
 			anyFailed = true
-			wr.Error = &wireError{Code: e.Code, Message: e.Message, Violations: e.Violations}
+			wr.Error = e
 		}
 		out.Results[i] = wr
 	}
