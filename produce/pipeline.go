@@ -596,7 +596,9 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 	var trace []kgo.RecordHeader
 	span.Propagator.Inject(ctx, kafka.HeaderCarrier{Headers: &trace})
 	feature := []byte(req.Feature)
-	versions := map[int][]byte{}
+	// The subject and version headers, rendered once per schema.
+	type stamp struct{ subject, version []byte }
+	stamps := map[*validate.Schema]stamp{}
 
 	pd := &pending{left: len(valid), done: make(chan struct{})}
 	toSend := valid
@@ -616,16 +618,16 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 		}
 		hs = append(hs, trace...)
-		ver, ok := versions[v.schema.Version]
+		st, ok := stamps[v.schema]
 		if !ok {
-			ver = []byte(strconv.Itoa(v.schema.Version))
-			versions[v.schema.Version] = ver
+			st = stamp{[]byte(v.schema.Subject), []byte(strconv.Itoa(v.schema.Version))}
+			stamps[v.schema] = st
 		}
 		hs = append(hs,
 			kgo.RecordHeader{Key: kafka.HeaderFeature, Value: feature},
 			kgo.RecordHeader{Key: kafka.HeaderEventID, Value: []byte(v.id)},
-			kgo.RecordHeader{Key: kafka.HeaderSubject, Value: []byte(v.schema.Subject)},
-			kgo.RecordHeader{Key: kafka.HeaderSchemaVersion, Value: ver},
+			kgo.RecordHeader{Key: kafka.HeaderSubject, Value: st.subject},
+			kgo.RecordHeader{Key: kafka.HeaderSchemaVersion, Value: st.version},
 		)
 		rec := &kgo.Record{
 			Topic:   req.Topic,
