@@ -165,16 +165,23 @@ func (d *reqDecoder) records(req *produce.Request) error {
 	if d.peek() != '[' {
 		return d.fail("records", "must be an array of records")
 	}
-	d.i++
 	req.Records = make([]produce.Record, 0, 16)
+	return d.array("records", "between records", func(i int) error {
+		req.Records = append(req.Records, produce.Record{})
+		return d.record(&req.Records[i], i)
+	})
+}
+
+// array parses [elem, ...] with the cursor on '[', calling elem with the
+// cursor on each element.
+func (d *reqDecoder) array(path, where string, elem func(i int) error) error {
+	d.i++
 	if d.peek() == ']' {
 		d.i++
 		return nil
 	}
-	for {
-		i := len(req.Records)
-		req.Records = append(req.Records, produce.Record{})
-		if err := d.record(&req.Records[i], i); err != nil {
+	for i := 0; ; i++ {
+		if err := elem(i); err != nil {
 			return err
 		}
 		switch d.peek() {
@@ -184,7 +191,7 @@ func (d *reqDecoder) records(req *produce.Request) error {
 			d.i++
 			return nil
 		default:
-			return d.fail("records", "expected ',' or ']' between records")
+			return d.fail(path, "expected ',' or ']' %s", where)
 		}
 	}
 }
@@ -408,25 +415,9 @@ func (d *reqDecoder) skip(path string, depth int) error {
 			return d.skip(path, depth+1)
 		})
 	case '[':
-		d.i++
-		if d.peek() == ']' {
-			d.i++
-			return nil
-		}
-		for {
-			if err := d.skip(path, depth+1); err != nil {
-				return err
-			}
-			switch d.peek() {
-			case ',':
-				d.i++
-			case ']':
-				d.i++
-				return nil
-			default:
-				return d.fail(path, "expected ',' or ']' in an array")
-			}
-		}
+		return d.array(path, "in an array", func(int) error {
+			return d.skip(path, depth+1)
+		})
 	case '"':
 		start := d.i
 		d.i++
