@@ -219,8 +219,11 @@ func (g *GRPC) setServing(ok bool) {
 	if ok {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
-	g.health.SetServingStatus("", st)
+	// The service first, the overall status last: whoever sees the
+	// overall status change (a Watch on "") then finds the service in the
+	// same state.
 	g.health.SetServingStatus(ServiceName, st)
+	g.health.SetServingStatus("", st)
 }
 
 // stoppingHealth is the standard health service whose Watch streams end
