@@ -552,8 +552,10 @@ func TestCloseAbandonsInFlight(t *testing.T) {
 	if err := l.Close(ctx); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	if took := time.Since(start); took > 1500*time.Millisecond {
-		t.Errorf("close took %s, beyond the 1s grace period", took)
+	// Bounded by the 1s grace period, not by the 30s delivery timeout
+	// (slack for a loaded CI machine).
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("close took %s: waited for the delivery, not the 1s grace period", took)
 	}
 	close(block)
 	if c := e.committed("closing", "pets", 1)[0]; c != 1 {

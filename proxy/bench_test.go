@@ -51,8 +51,14 @@ func benchBody(n int) []byte {
 // reports the per-record figures.
 func runHTTP(b *testing.B, h http.Handler, body []byte, perReq int) {
 	b.Helper()
+	runHTTPPath(b, h, "/v1/topics/pets/records", body, perReq)
+}
+
+// runHTTPPath is runHTTP posting to path.
+func runHTTPPath(b *testing.B, h http.Handler, path string, body []byte, perReq int) {
+	b.Helper()
 	post := func() int {
-		req := httptest.NewRequest(http.MethodPost, "/v1/topics/pets/records", bytes.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("traceparent", hTraceHdr)
 		w := httptest.NewRecorder()
