@@ -455,8 +455,9 @@ func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo ma
 	}
 
 	start := time.Now()
-	doc, err := jsonvalue.Parse(r.Value, jsonvalue.Limits{})
-	if err != nil {
+	doc := jsonvalue.GetDoc()
+	defer jsonvalue.PutDoc(doc)
+	if err := doc.Parse(r.Value, jsonvalue.Limits{}); err != nil {
 		f := validate.Malformed(err)
 		return nil, "", &RecordError{Kind: KindInvalid, Code: f.Code, Message: f.Message, Violations: f.Violations}
 	}
@@ -483,6 +484,7 @@ func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo ma
 	k := schemaKey{subject: subject, id: r.SchemaID, version: r.SchemaVersion}
 	s, ok := memo[k]
 	if !ok {
+		var err error
 		switch {
 		case r.SchemaID != 0:
 			s, err = p.o.Resolver.ByID(ctx, r.SchemaID, subject)
@@ -499,7 +501,7 @@ func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo ma
 		}
 		memo[k] = s
 	}
-	if f := s.ValidateValue(doc); f != nil {
+	if f := s.ValidateDoc(doc); f != nil {
 		p.o.Observer.Validated(time.Since(start))
 		return s, "", &RecordError{Kind: KindInvalid, Code: f.Code, Message: f.Message, Violations: f.Violations}
 	}
@@ -519,13 +521,12 @@ func resolveError(err error) *RecordError {
 }
 
 // lookupString returns the string at JSON pointer ptr in doc, or "".
-func lookupString(doc any, ptr string) string {
-	v, ok := lookup(doc, ptr)
-	if !ok {
+func lookupString(doc *jsonvalue.Doc, ptr string) string {
+	i, ok := doc.Pointer(ptr)
+	if !ok || doc.Nodes[i].Kind != jsonvalue.KindString {
 		return ""
 	}
-	s, _ := v.(string)
-	return s
+	return doc.Nodes[i].Str
 }
 
 // summarize builds the request-level error for failed records: the shared

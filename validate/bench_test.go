@@ -81,14 +81,14 @@ func BenchmarkValidateExampleEvent(b *testing.B) {
 			}
 		})
 		b.Run(c.name+"/validate", func(b *testing.B) {
-			doc, err := jsonvalue.Parse(c.value, jsonvalue.Limits{})
+			doc, err := jsonvalue.ParseDoc(c.value, jsonvalue.Limits{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(c.value)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if f := c.schema.ValidateValue(doc); f != nil {
+				if f := c.schema.ValidateDoc(doc); f != nil {
 					b.Fatal(f)
 				}
 			}

@@ -60,16 +60,17 @@ var Panics atomic.Int64
 // Validate checks value (JSON text, without the wire-format header) and
 // returns nil when it passes, or a *Failure saying why not.
 func (s *Schema) Validate(value []byte) *Failure {
-	doc, err := jsonvalue.Parse(value, s.limits)
-	if err != nil {
+	doc := jsonvalue.GetDoc()
+	defer jsonvalue.PutDoc(doc)
+	if err := doc.Parse(value, s.limits); err != nil {
 		return Malformed(err)
 	}
-	return s.ValidateValue(doc)
+	return s.ValidateDoc(doc)
 }
 
-// ValidateValue checks an already decoded value (as returned by
-// jsonvalue.Parse).
-func (s *Schema) ValidateValue(doc any) (f *Failure) {
+// ValidateDoc checks an already decoded value (jsonvalue.Doc.Parse, which
+// produce uses to read the record type before it picks the schema).
+func (s *Schema) ValidateDoc(doc *jsonvalue.Doc) (f *Failure) {
 	defer func() {
 		if r := recover(); r != nil {
 			Panics.Add(1)
@@ -87,7 +88,7 @@ func (s *Schema) ValidateValue(doc any) (f *Failure) {
 	if s.fast != nil && s.fast.Valid(doc) {
 		return nil
 	}
-	err := s.compiled.Validate(doc)
+	err := s.compiled.Validate(doc.Value(0))
 	if err == nil {
 		return nil
 	}

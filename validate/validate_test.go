@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventguard/eventguard/internal/jsonvalue"
 	"github.com/eventguard/eventguard/internal/testutil"
 	"github.com/eventguard/eventguard/validate"
 )
@@ -290,24 +291,25 @@ func TestValidatorPanicIsAFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arr := make([]any, 25)
-	for i := range arr {
-		arr[i] = json.Number(fmt.Sprint(i))
+	// Docs built by hand: the strict decoder would refuse 1e1000001.
+	arr := &jsonvalue.Doc{Nodes: []jsonvalue.Node{{Kind: jsonvalue.KindArray, Len: 25, End: 26}}}
+	for i := range 25 {
+		arr.Nodes = append(arr.Nodes, jsonvalue.Node{Kind: jsonvalue.KindNumber, Str: fmt.Sprint(i), End: int32(i + 2)})
 	}
-	arr[24] = json.Number("1e1000001")
+	arr.Nodes[25].Str = "1e1000001"
 
 	tests := []struct {
 		name   string
 		schema *validate.Schema
-		doc    any
+		doc    *jsonvalue.Doc
 	}{
-		{"minimum over 1e1000001", minimum, json.Number("1e1000001")},
+		{"minimum over 1e1000001", minimum, &jsonvalue.Doc{Nodes: []jsonvalue.Node{{Kind: jsonvalue.KindNumber, Str: "1e1000001", End: 1}}}},
 		{"uniqueItems over 25 numbers", uniq, arr},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := validate.Panics.Load()
-			f := tt.schema.ValidateValue(tt.doc)
+			f := tt.schema.ValidateDoc(tt.doc)
 			if f == nil {
 				t.Fatal("want a failure, got valid")
 			}

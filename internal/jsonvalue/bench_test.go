@@ -71,3 +71,15 @@ func BenchmarkJSONSchemaUnmarshal(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDoc decodes into a reused Doc: the tape the validators walk.
+func BenchmarkDoc(b *testing.B) {
+	benchEach(b, func(b *testing.B, data []byte) {
+		var d Doc
+		for b.Loop() {
+			if err := d.Parse(data, Limits{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

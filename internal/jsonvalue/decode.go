@@ -2,7 +2,6 @@ package jsonvalue
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -16,15 +15,9 @@ const smallObject = 16
 // cleared for reuse.
 const maxPooledSet = 1024
 
-// maxPooledScratch bounds the scratch capacity a decoder keeps when it goes
-// back to the pool, so one huge document does not pin memory.
-const maxPooledScratch = 4096
-
-// member is an object member waiting on the scratch stack.
-type member struct {
-	key string
-	val any
-}
+// maxPooledBuf bounds the unescaping buffer a decoder keeps when it goes
+// back to the pool, so one huge string does not pin memory.
+const maxPooledBuf = 64 << 10
 
 // decoder is the state of one Parse call. Decoders are pooled for their
 // scratch stacks.
@@ -35,9 +28,8 @@ type decoder struct {
 	depth int
 	lim   Limits
 
-	vals []any    // scratch stack of array elements, shared by all levels
-	mems []member // scratch stack of object members, shared by all levels
-	buf  []byte   // scratch for unescaping a string
+	nodes []Node // the tape being built (the Doc's, reused)
+	buf   []byte // scratch for unescaping a string
 
 	sets     []map[string]struct{} // key sets of the open large objects, innermost last
 	setsUsed int
@@ -52,19 +44,13 @@ var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 func getDecoder() *decoder { return decoderPool.Get().(*decoder) }
 
 func putDecoder(d *decoder) {
-	// Drop references into the result so the pool does not keep it alive.
-	// On success every level has already cleared what it used; after an
-	// error the abandoned levels are still on the stacks.
-	clear(d.vals)
-	clear(d.mems)
-	d.vals, d.mems = d.vals[:0], d.mems[:0]
 	for d.setsUsed > 0 {
 		d.releaseSet()
 	}
-	d.data, d.s = nil, ""
+	d.data, d.s, d.nodes = nil, "", nil
 	clear(d.segs)
 	d.segs = d.segs[:0]
-	if cap(d.vals) > maxPooledScratch || cap(d.mems) > maxPooledScratch || cap(d.buf) > 16*maxPooledScratch {
+	if cap(d.buf) > maxPooledBuf {
 		return
 	}
 	decoderPool.Put(d)
@@ -79,21 +65,34 @@ var stringStop = func() (t [256]bool) {
 	return t
 }()
 
-func (d *decoder) parse(data []byte, lim Limits) (any, *Error) {
-	d.data, d.s, d.i, d.depth, d.lim = data, string(data), 0, 0, lim
+// parse appends data's value to nodes and returns the tape.
+func (d *decoder) parse(data []byte, lim Limits, nodes []Node) ([]Node, *Error) {
+	d.data, d.i, d.depth, d.lim, d.nodes = data, 0, 0, lim, nodes
+	if len(data) > maxInput {
+		return nodes, d.fail(CodeSyntax, 0, "input of "+strconv.Itoa(len(data))+" bytes is larger than 2 GiB")
+	}
+	d.s = string(data)
 	d.skipWS()
 	if d.i >= len(d.data) {
-		return nil, d.fail(CodeEmpty, d.i, "no value: input is empty or only whitespace")
+		return d.nodes, d.fail(CodeEmpty, d.i, "no value: input is empty or only whitespace")
 	}
-	v, err := d.value()
-	if err != nil {
-		return nil, err
+	if err := d.value(); err != nil {
+		return d.nodes, err
 	}
 	d.skipWS()
 	if d.i < len(d.data) {
-		return nil, d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after top-level value")
+		return d.nodes, d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after top-level value")
 	}
-	return v, nil
+	return d.nodes, nil
+}
+
+// maxInput is the largest input: node indexes are int32, and every node
+// takes at least one byte of input.
+const maxInput = 1<<31 - 1
+
+// leaf appends a scalar node.
+func (d *decoder) leaf(k Kind, s string) {
+	d.nodes = append(d.nodes, Node{Str: s, End: int32(len(d.nodes) + 1), Kind: k})
 }
 
 func (d *decoder) fail(code string, off int, msg string) *Error {
@@ -111,37 +110,44 @@ func (d *decoder) skipWS() {
 	}
 }
 
-// value decodes the value at d.i, which the caller has checked is in range
-// and not whitespace.
-func (d *decoder) value() (any, *Error) {
+// value appends the value at d.i, which the caller has checked is in range
+// and not whitespace, to the tape.
+func (d *decoder) value() *Error {
 	switch c := d.data[d.i]; c {
 	case '"':
 		s, err := d.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return s, nil
+		d.leaf(KindString, s)
+		return nil
 	case '{':
 		return d.object()
 	case '[':
 		return d.array()
 	case 't':
 		if err := d.literal("true"); err != nil {
-			return nil, err
+			return err
 		}
-		return true, nil
+		d.leaf(KindTrue, "")
+		return nil
 	case 'f':
 		if err := d.literal("false"); err != nil {
-			return nil, err
+			return err
 		}
-		return false, nil
+		d.leaf(KindFalse, "")
+		return nil
 	case 'n':
-		return nil, d.literal("null")
+		if err := d.literal("null"); err != nil {
+			return err
+		}
+		d.leaf(KindNull, "")
+		return nil
 	default:
 		if c == '-' || c-'0' <= 9 {
 			return d.number()
 		}
-		return nil, d.badValueStart()
+		return d.badValueStart()
 	}
 }
 
@@ -183,97 +189,95 @@ func (d *decoder) enter(start int) *Error {
 	return nil
 }
 
-func (d *decoder) array() (any, *Error) {
+func (d *decoder) array() *Error {
 	start := d.i
 	if err := d.enter(start); err != nil {
-		return nil, err
+		return err
 	}
 	d.i++
 	d.skipWS()
 	if d.i >= len(d.data) {
-		return nil, d.eof("in array")
+		return d.eof("in array")
 	}
+	at := len(d.nodes)
+	d.nodes = append(d.nodes, Node{Kind: KindArray})
+	n := 0 // items so far
 	if d.data[d.i] == ']' {
 		d.i++
-		d.depth--
-		return []any{}, nil
-	}
-	base := len(d.vals)
-	for {
-		n := len(d.vals) - base // index of this element
-		v, err := d.value()
-		if err != nil {
-			d.segs = append(d.segs, strconv.Itoa(n))
-			return nil, err
-		}
-		d.vals = append(d.vals, v)
-		d.skipWS()
-		if d.i >= len(d.data) {
-			return nil, d.eof("in array")
-		}
-		switch d.data[d.i] {
-		case ',':
-			d.i++
+	} else {
+		for {
+			if err := d.value(); err != nil {
+				d.segs = append(d.segs, strconv.Itoa(n))
+				return err
+			}
+			n++
 			d.skipWS()
 			if d.i >= len(d.data) {
-				return nil, d.eof("in array")
+				return d.eof("in array")
 			}
-			if d.data[d.i] == ']' {
-				return nil, d.fail(CodeSyntax, d.i, "trailing comma in array")
+			switch d.data[d.i] {
+			case ',':
+				d.i++
+				d.skipWS()
+				if d.i >= len(d.data) {
+					return d.eof("in array")
+				}
+				if d.data[d.i] == ']' {
+					return d.fail(CodeSyntax, d.i, "trailing comma in array")
+				}
+				continue
+			case ']':
+				d.i++
+			default:
+				return d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after array element, expected ',' or ']'")
 			}
-			continue
-		case ']':
-			d.i++
-		default:
-			return nil, d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after array element, expected ',' or ']'")
+			break
 		}
-		break
 	}
-	out := make([]any, len(d.vals)-base)
-	copy(out, d.vals[base:])
-	clear(d.vals[base:])
-	d.vals = d.vals[:base]
+	d.nodes[at].Len, d.nodes[at].End = int32(n), int32(len(d.nodes))
 	d.depth--
-	return out, nil
+	return nil
 }
 
-func (d *decoder) object() (any, *Error) {
+func (d *decoder) object() *Error {
 	start := d.i
 	if err := d.enter(start); err != nil {
-		return nil, err
+		return err
 	}
 	d.i++
 	d.skipWS()
 	if d.i >= len(d.data) {
-		return nil, d.eof("in object")
+		return d.eof("in object")
 	}
+	at := len(d.nodes)
+	d.nodes = append(d.nodes, Node{Kind: KindObject})
+	n := 0 // members so far
 	if d.data[d.i] == '}' {
 		d.i++
+		d.nodes[at].End = int32(len(d.nodes))
 		d.depth--
-		return map[string]any{}, nil
+		return nil
 	}
-	base := len(d.mems)
-	// Members collect on d.mems and the map is made at the end, at its
-	// exact size. Up to smallObject members a new key is checked against
-	// the earlier ones one by one; past that, against a pooled set.
+	// Up to smallObject members a new key is checked against the earlier
+	// ones, walking the tape; past that, against a pooled set.
 	var seen map[string]struct{}
 	for {
 		if d.data[d.i] != '"' {
-			return nil, d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" looking for object key string")
+			return d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" looking for object key string")
 		}
 		keyOff := d.i
 		k, err := d.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		dup := false
 		if seen != nil {
-			n := len(seen)
+			l := len(seen)
 			seen[k] = struct{}{}
-			dup = len(seen) == n
+			dup = len(seen) == l
 		} else {
-			for j := base; j < len(d.mems); j++ {
-				if d.mems[j].key == k {
+			for j := at + 1; j < len(d.nodes); j = int(d.nodes[j+1].End) {
+				if d.nodes[j].Str == k {
 					dup = true
 					break
 				}
@@ -282,65 +286,60 @@ func (d *decoder) object() (any, *Error) {
 		if dup {
 			err := d.fail(CodeDuplicateKey, keyOff, "duplicate key "+strconv.Quote(k))
 			d.segs = append(d.segs, k)
-			return nil, err
+			return err
 		}
 		d.skipWS()
 		if d.i >= len(d.data) {
-			return nil, d.eof("in object")
+			return d.eof("in object")
 		}
 		if d.data[d.i] != ':' {
-			return nil, d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after object key, expected ':'")
+			return d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after object key, expected ':'")
 		}
 		d.i++
 		d.skipWS()
 		if d.i >= len(d.data) {
-			return nil, d.eof("in object")
+			return d.eof("in object")
 		}
-		v, err := d.value()
-		if err != nil {
+		d.leaf(KindString, k)
+		if err := d.value(); err != nil {
 			d.segs = append(d.segs, k)
-			return nil, err
+			return err
 		}
-		d.mems = append(d.mems, member{k, v})
-		if seen == nil && len(d.mems)-base == smallObject {
+		n++
+		if seen == nil && n == smallObject {
 			seen = d.getSet()
-			for _, mem := range d.mems[base:] {
-				seen[mem.key] = struct{}{}
+			for j := at + 1; j < len(d.nodes); j = int(d.nodes[j+1].End) {
+				seen[d.nodes[j].Str] = struct{}{}
 			}
 		}
 		d.skipWS()
 		if d.i >= len(d.data) {
-			return nil, d.eof("in object")
+			return d.eof("in object")
 		}
 		switch d.data[d.i] {
 		case ',':
 			d.i++
 			d.skipWS()
 			if d.i >= len(d.data) {
-				return nil, d.eof("in object")
+				return d.eof("in object")
 			}
 			if d.data[d.i] == '}' {
-				return nil, d.fail(CodeSyntax, d.i, "trailing comma in object")
+				return d.fail(CodeSyntax, d.i, "trailing comma in object")
 			}
 			continue
 		case '}':
 			d.i++
 		default:
-			return nil, d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after object member, expected ',' or '}'")
+			return d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after object member, expected ',' or '}'")
 		}
 		break
 	}
 	if seen != nil {
 		d.releaseSet()
 	}
-	m := make(map[string]any, len(d.mems)-base)
-	for _, mem := range d.mems[base:] {
-		m[mem.key] = mem.val
-	}
-	clear(d.mems[base:])
-	d.mems = d.mems[:base]
+	d.nodes[at].Len, d.nodes[at].End = int32(n), int32(len(d.nodes))
 	d.depth--
-	return m, nil
+	return nil
 }
 
 // getSet hands out the key set for the next enclosing level of large
@@ -550,7 +549,7 @@ const expSaturate = 1 << 26
 //	int    = "0" / ( digit1-9 *DIGIT )
 //	frac   = "." 1*DIGIT
 //	exp    = ( "e" / "E" ) [ "-" / "+" ] 1*DIGIT
-func (d *decoder) number() (any, *Error) {
+func (d *decoder) number() *Error {
 	data := d.data
 	start := d.i
 	i := start
@@ -560,11 +559,11 @@ func (d *decoder) number() (any, *Error) {
 	intStart := i
 	switch {
 	case i >= len(data) || !isDigit(data[i]):
-		return nil, d.badNumber(start, i, "expected digit")
+		return d.badNumber(start, i, "expected digit")
 	case data[i] == '0':
 		i++
 		if i < len(data) && isDigit(data[i]) {
-			return nil, d.badNumber(start, i+1, "leading zero")
+			return d.badNumber(start, i+1, "leading zero")
 		}
 	default:
 		i++
@@ -588,7 +587,7 @@ func (d *decoder) number() (any, *Error) {
 			i++
 		}
 		if i == fracStart {
-			return nil, d.badNumber(start, i, "expected digit after decimal point")
+			return d.badNumber(start, i, "expected digit after decimal point")
 		}
 	}
 	exp := 0
@@ -607,14 +606,14 @@ func (d *decoder) number() (any, *Error) {
 			i++
 		}
 		if i == expStart {
-			return nil, d.badNumber(start, i, "expected digit in exponent")
+			return d.badNumber(start, i, "expected digit in exponent")
 		}
 		if neg {
 			exp = -exp
 		}
 	}
 	if n := i - start; n > d.lim.MaxNumberLen {
-		return nil, d.fail(CodeNumberRange, start, "number literal of "+strconv.Itoa(n)+" bytes, longer than "+strconv.Itoa(d.lim.MaxNumberLen))
+		return d.fail(CodeNumberRange, start, "number literal of "+strconv.Itoa(n)+" bytes, longer than "+strconv.Itoa(d.lim.MaxNumberLen))
 	}
 	eff := exp
 	if !zero {
@@ -625,10 +624,11 @@ func (d *decoder) number() (any, *Error) {
 		if exp >= expSaturate || exp <= -expSaturate {
 			what = "a decimal exponent" // the exact value was not kept
 		}
-		return nil, d.fail(CodeNumberRange, start, "number "+strconv.Quote(d.s[start:i])+" has "+what+", beyond ±"+strconv.Itoa(d.lim.MaxExponent))
+		return d.fail(CodeNumberRange, start, "number "+strconv.Quote(d.s[start:i])+" has "+what+", beyond ±"+strconv.Itoa(d.lim.MaxExponent))
 	}
 	d.i = i
-	return json.Number(d.s[start:i]), nil
+	d.leaf(KindNumber, d.s[start:i])
+	return nil
 }
 
 // badNumber reports a malformed number literal starting at start; end is

@@ -165,15 +165,12 @@ func renderPointer(segs []string) string {
 // optional surrounding whitespace, into map[string]any, []any, json.Number,
 // string, bool or nil. Any problem is returned as an *[Error]; Parse never
 // panics. Parse does not retain data, but the strings in the result share one
-// copy of it.
+// copy of it. It is [ParseDoc] followed by [Doc.Value].
 func Parse(data []byte, lim Limits) (any, error) {
-	d := getDecoder()
-	v, err := d.parse(data, lim.withDefaults())
-	if err != nil {
-		err.Pointer = renderPointer(d.segs)
-		putDecoder(d)
+	doc := GetDoc()
+	defer PutDoc(doc)
+	if err := doc.Parse(data, lim); err != nil {
 		return nil, err
 	}
-	putDecoder(d)
-	return v, nil
+	return doc.Value(0), nil
 }

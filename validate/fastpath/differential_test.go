@@ -33,7 +33,7 @@ func TestGoldens(t *testing.T) {
 			for _, g := range set.goldens {
 				doc := parse(t, string(g.data))
 				ref := refVerdict(ex.ref, doc)
-				got := ex.fast.Check(doc)
+				got := ex.fast.CheckValue(doc)
 				if got != set.want || (got == fastpath.Valid) != ref {
 					t.Errorf("%s %s: fast %v, reference valid=%v, folder says %v", ex.name, g.file, got, ref, set.want)
 				}
@@ -341,7 +341,7 @@ func TestConcurrent(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			for i := 0; i < 200; i++ {
 				for _, j := range jobs {
-					if got := j.e.fast.Check(j.doc); got != j.want {
+					if got := j.e.fast.CheckValue(j.doc); got != j.want {
 						t.Errorf("%s: %v, want %v", j.e.name, got, j.want)
 						return
 					}

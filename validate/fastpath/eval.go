@@ -1,8 +1,9 @@
 package fastpath
 
 import (
-	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/eventguard/eventguard/internal/jsonvalue"
 )
 
 // Validator is the fast engine for one compiled schema. It is immutable and
@@ -35,16 +36,19 @@ func (r Result) String() string {
 	return "unknown"
 }
 
-// Check validates doc, a value as decoded by internal/jsonvalue
-// (map[string]any, []any, json.Number, string, bool, nil).
-func (v *Validator) Check(doc any) (res Result) {
+// Check validates the value of doc (its root, doc.Nodes[0]), a JSON text
+// as decoded by internal/jsonvalue.
+func (v *Validator) Check(doc *jsonvalue.Doc) (res Result) {
+	if len(doc.Nodes) == 0 {
+		return Unknown
+	}
 	defer func() {
 		if recover() != nil {
 			res = Unknown // never a verdict of its own: the reference decides
 		}
 	}()
-	var st state
-	return st.result(v.root.eval(&st, doc, false))
+	st := state{doc: doc, nodes: doc.Nodes}
+	return st.result(v.root.eval(&st, 0, false))
 }
 
 func (st *state) result(ok bool) Result {
@@ -59,12 +63,15 @@ func (st *state) result(ok bool) Result {
 
 // Valid reports whether doc is valid. False means invalid or undecided: the
 // caller runs the reference either way.
-func (v *Validator) Valid(doc any) bool {
+func (v *Validator) Valid(doc *jsonvalue.Doc) bool {
 	return v.Check(doc) == Valid
 }
 
 // state is one Check.
 type state struct {
+	// doc is the value being validated; nodes is doc.Nodes.
+	doc   *jsonvalue.Doc
+	nodes []jsonvalue.Node
 	// bail: a value was met that the fast engine does not decide. Sticky:
 	// once set, the result is Unknown whatever the boolean results say
 	// (a "false" under not/anyOf/oneOf/if could otherwise turn into a
@@ -119,9 +126,9 @@ const (
 	annItem              // one array item, matched by contains (2020-12)
 )
 
-// eval mirrors validator.validate. collect: the caller needs this schema's
-// annotations for the instance.
-func (n *node) eval(st *state, v any, collect bool) bool {
+// eval mirrors validator.validate for the value at node v. collect: the
+// caller needs this schema's annotations for the instance.
+func (n *node) eval(st *state, v int, collect bool) bool {
 	switch n.boolean {
 	case boolTrue:
 		return true
@@ -136,35 +143,27 @@ func (n *node) eval(st *state, v any, collect bool) bool {
 	return ok
 }
 
-func (n *node) check(st *state, v any, collect bool, mark int) bool {
-	var (
-		t   uint8
-		num json.Number
-	)
-	switch x := v.(type) {
-	case string:
-		t = tString
-	case map[string]any:
-		t = tObject
-	case json.Number:
-		t, num = tNumber, x
-	case []any:
-		t = tArray
-	case bool:
-		t = tBoolean
-	case nil:
-		t = tNull
-	default:
-		st.bail = true // float64, int...: the strict decoder never makes them
-		return false
-	}
+// typeOf maps a node kind to the type bits of node.types.
+var typeOf = [...]uint8{
+	jsonvalue.KindNull:   tNull,
+	jsonvalue.KindFalse:  tBoolean,
+	jsonvalue.KindTrue:   tBoolean,
+	jsonvalue.KindNumber: tNumber,
+	jsonvalue.KindString: tString,
+	jsonvalue.KindArray:  tArray,
+	jsonvalue.KindObject: tObject,
+}
+
+func (n *node) check(st *state, v int, collect bool, mark int) bool {
+	nd := &st.nodes[v]
+	t := typeOf[nd.Kind]
 
 	// type
 	if n.types != 0 && n.types&t == 0 {
 		if t != tNumber || n.types&tInteger == 0 {
 			return false
 		}
-		d, ok := parseDecimal(string(num))
+		d, ok := parseDecimal(nd.Str)
 		if !ok {
 			st.bail = true
 			return false
@@ -174,7 +173,7 @@ func (n *node) check(st *state, v any, collect bool, mark int) bool {
 		}
 	}
 	// const
-	if n.hasConst && !st.equal(v, n.constV) {
+	if n.hasConst && !st.equalValue(v, n.constV) {
 		return false
 	}
 	// enum
@@ -182,7 +181,7 @@ func (n *node) check(st *state, v any, collect bool, mark int) bool {
 		return false
 	}
 	// format
-	if n.format != nil && !n.formatOK(v) {
+	if n.format != nil && !n.formatOK(st, v) {
 		return false
 	}
 
@@ -199,19 +198,19 @@ func (n *node) check(st *state, v any, collect bool, mark int) bool {
 
 	switch t {
 	case tObject:
-		if !n.checkObject(st, v.(map[string]any), sub) {
+		if !n.checkObject(st, v, sub) {
 			return false
 		}
 	case tArray:
-		if !n.checkArray(st, v.([]any), sub) {
+		if !n.checkArray(st, v, sub) {
 			return false
 		}
 	case tString:
-		if !n.checkString(v.(string)) {
+		if !n.checkString(nd.Str) {
 			return false
 		}
 	case tNumber:
-		if n.numeric && !n.checkNumber(st, num) {
+		if n.numeric && !n.checkNumber(st, nd.Str) {
 			return false
 		}
 	}
@@ -225,7 +224,7 @@ func (n *node) check(st *state, v any, collect bool, mark int) bool {
 	if n.draft >= 2019 {
 		switch {
 		case t == tObject && n.unevalProps != nil:
-			if !n.checkUnevalProps(st, v.(map[string]any), mark) {
+			if !n.checkUnevalProps(st, v, mark) {
 				return false
 			}
 			if collect {
@@ -233,7 +232,7 @@ func (n *node) check(st *state, v any, collect bool, mark int) bool {
 				st.push(annotation{kind: annAll})
 			}
 		case t == tArray && n.unevalItems != nil:
-			if !n.checkUnevalItems(st, v.([]any), mark) {
+			if !n.checkUnevalItems(st, v, mark) {
 				return false
 			}
 			if collect {
@@ -246,7 +245,7 @@ func (n *node) check(st *state, v any, collect bool, mark int) bool {
 }
 
 // checkCond mirrors condValidate.
-func (n *node) checkCond(st *state, v any, sub bool) bool {
+func (n *node) checkCond(st *state, v int, sub bool) bool {
 	if n.not != nil && n.not.eval(st, v, false) {
 		return false
 	}
@@ -295,89 +294,90 @@ func (n *node) checkCond(st *state, v any, sub bool) bool {
 	return true
 }
 
-func (e *enumSet) has(st *state, v any) bool {
-	if s, ok := v.(string); ok {
+func (e *enumSet) has(st *state, v int) bool {
+	if nd := &st.nodes[v]; nd.Kind == jsonvalue.KindString {
 		for _, w := range e.strings {
-			if s == w {
+			if nd.Str == w {
 				return true
 			}
 		}
 		return false
 	}
 	for _, w := range e.others {
-		if st.equal(v, w) {
+		if st.equalValue(v, w) {
 			return true
 		}
 	}
 	return false
 }
 
-func hasAll(obj map[string]any, names []string) bool {
+// member returns the index of object obj's member name.
+func (st *state) member(obj int, name string) (int, bool) {
+	j := obj + 1
+	for range st.nodes[obj].Len {
+		if st.nodes[j].Str == name {
+			return j + 1, true
+		}
+		j = int(st.nodes[j+1].End)
+	}
+	return 0, false
+}
+
+func (st *state) hasAll(obj int, names []string) bool {
 	for _, name := range names {
-		if _, ok := obj[name]; !ok {
+		if _, ok := st.member(obj, name); !ok {
 			return false
 		}
 	}
 	return true
 }
 
+// propIndex returns the index in propList of property name.
+func (n *node) propIndex(name string) (int, bool) {
+	if len(n.propList) <= 8 {
+		for i := range n.propList {
+			if n.propList[i].name == name {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	i, ok := n.props[name]
+	return i, ok
+}
+
 // checkObject mirrors objValidate. The order of the checks differs (the
-// verdict does not depend on it): required is answered by the properties
-// pass, which walks either the schema's properties (looking each up in the
-// object) or the object's members, whichever is shorter.
-func (n *node) checkObject(st *state, obj map[string]any, sub bool) bool {
-	if n.minProps >= 0 && len(obj) < n.minProps {
+// verdict does not depend on it): properties, patternProperties and
+// additionalProperties are applied in one walk over the object's members,
+// which also answers the required names that are properties.
+func (n *node) checkObject(st *state, obj int, sub bool) bool {
+	size := int(st.nodes[obj].Len)
+	if n.minProps >= 0 && size < n.minProps {
 		return false
 	}
-	if n.maxProps >= 0 && len(obj) > n.maxProps {
+	if n.maxProps >= 0 && size > n.maxProps {
 		return false
 	}
-	if !hasAll(obj, n.reqOthers) {
+	if !st.hasAll(obj, n.reqOthers) {
 		return false
 	}
 	for _, d := range n.dependencies {
-		if _, ok := obj[d.name]; ok {
+		if _, ok := st.member(obj, d.name); ok {
 			if d.schema != nil {
 				if !d.schema.eval(st, obj, sub) {
 					return false
 				}
-			} else if !hasAll(obj, d.required) {
+			} else if !st.hasAll(obj, d.required) {
 				return false
 			}
 		}
 	}
 	var seen uint64 // bits of propList entries present in obj (first 64)
-	if len(n.propList) > 0 && (len(n.propList) <= len(obj) || len(n.patternProps) > 0) {
-		// Walk the schema's properties.
-		matched := 0
-		for i := range n.propList {
-			p := &n.propList[i]
-			val, ok := obj[p.name]
-			if !ok {
-				continue
-			}
-			matched++
-			if i < 64 {
-				seen |= 1 << i
-			}
-			if !p.n.eval(st, val, false) {
-				return false
-			}
-		}
-		if len(n.patternProps) > 0 || (n.addProps != addNone && n.addProps != addTrue && matched < len(obj)) {
-			// Members that patternProperties or additionalProperties
-			// apply to.
-			for name, val := range obj {
-				_, inProps := n.props[name]
-				if !n.restProp(st, name, val, inProps) {
-					return false
-				}
-			}
-		}
-	} else if n.objLoop {
-		// Walk the object's members.
-		for name, val := range obj {
-			i, inProps := n.props[name]
+	if n.objLoop {
+		j := obj + 1
+		for range size {
+			name, val := st.nodes[j].Str, j+1
+			i, inProps := n.propIndex(name)
 			if inProps {
 				if i < 64 {
 					seen |= 1 << i
@@ -389,6 +389,7 @@ func (n *node) checkObject(st *state, obj map[string]any, sub bool) bool {
 			if !n.restProp(st, name, val, inProps) {
 				return false
 			}
+			j = int(st.nodes[val].End)
 		}
 	}
 	if seen&n.reqMask != n.reqMask {
@@ -401,22 +402,25 @@ func (n *node) checkObject(st *state, obj map[string]any, sub bool) bool {
 		return true
 	}
 	if n.propertyNames != nil {
-		for name := range obj {
-			if !n.propertyNames.eval(st, name, false) {
+		// A member's key is a string node: validate it in place.
+		j := obj + 1
+		for range size {
+			if !n.propertyNames.eval(st, j, false) {
 				return false
 			}
+			j = int(st.nodes[j+1].End)
 		}
 	}
 	if n.draft == 6 {
 		return true
 	}
 	for _, d := range n.dependentSchemas {
-		if _, ok := obj[d.name]; ok && !d.schema.eval(st, obj, sub) {
+		if _, ok := st.member(obj, d.name); ok && !d.schema.eval(st, obj, sub) {
 			return false
 		}
 	}
 	for _, d := range n.dependentRequired {
-		if _, ok := obj[d.name]; ok && !hasAll(obj, d.required) {
+		if _, ok := st.member(obj, d.name); ok && !st.hasAll(obj, d.required) {
 			return false
 		}
 	}
@@ -424,8 +428,8 @@ func (n *node) checkObject(st *state, obj map[string]any, sub bool) bool {
 }
 
 // restProp applies patternProperties and additionalProperties to one
-// member (inProps: properties has it).
-func (n *node) restProp(st *state, name string, val any, inProps bool) bool {
+// member (inProps: properties has it), whose value is node val.
+func (n *node) restProp(st *state, name string, val int, inProps bool) bool {
 	evaluated := inProps
 	for _, pp := range n.patternProps {
 		if pp.re.MatchString(name) {
@@ -453,7 +457,7 @@ func (n *node) ownsProp(name string) bool {
 	if n.addProps != addNone {
 		return true
 	}
-	if _, ok := n.props[name]; ok {
+	if _, ok := n.propIndex(name); ok {
 		return true
 	}
 	for _, pp := range n.patternProps {
@@ -467,7 +471,7 @@ func (n *node) ownsProp(name string) bool {
 // checkUnevalProps mirrors unevalValidate for objects: every property
 // that neither this schema nor a successful in-place subschema evaluated
 // must be valid against unevaluatedProperties.
-func (n *node) checkUnevalProps(st *state, obj map[string]any, mark int) bool {
+func (n *node) checkUnevalProps(st *state, obj int, mark int) bool {
 	if n.allPropsEvaluated {
 		return true
 	}
@@ -477,8 +481,11 @@ func (n *node) checkUnevalProps(st *state, obj map[string]any, mark int) bool {
 			return true
 		}
 	}
+	j := obj + 1
 next:
-	for name, val := range obj {
+	for range st.nodes[obj].Len {
+		name, val := st.nodes[j].Str, j+1
+		j = int(st.nodes[val].End)
 		if n.ownsProp(name) {
 			continue
 		}
@@ -499,7 +506,7 @@ func (n *node) ownsItem(i int) bool {
 	return n.allItemsEvaluated || i < n.numItemsEvaluated
 }
 
-func (n *node) checkUnevalItems(st *state, arr []any, mark int) bool {
+func (n *node) checkUnevalItems(st *state, arr int, mark int) bool {
 	if n.allItemsEvaluated {
 		return true
 	}
@@ -509,14 +516,21 @@ func (n *node) checkUnevalItems(st *state, arr []any, mark int) bool {
 			return true
 		}
 	}
+	size := int(st.nodes[arr].Len)
+	item := arr + 1
+	for range min(n.numItemsEvaluated, size) {
+		item = int(st.nodes[item].End)
+	}
 next:
-	for i := n.numItemsEvaluated; i < len(arr); i++ {
+	for i := n.numItemsEvaluated; i < size; i++ {
+		v := item
+		item = int(st.nodes[item].End)
 		for j := mark; j < end; j++ {
 			if a := st.at(j); a.kind == annOwn && a.n.ownsItem(i) || a.kind == annItem && a.item == i {
 				continue next
 			}
 		}
-		if !n.unevalItems.eval(st, arr[i], false) {
+		if !n.unevalItems.eval(st, v, false) {
 			return false
 		}
 	}
@@ -528,79 +542,92 @@ next:
 const maxUnique = 64
 
 // checkArray mirrors arrValidate.
-func (n *node) checkArray(st *state, arr []any, sub bool) bool {
-	if n.minItems >= 0 && len(arr) < n.minItems {
+func (n *node) checkArray(st *state, arr int, sub bool) bool {
+	size := int(st.nodes[arr].Len)
+	if n.minItems >= 0 && size < n.minItems {
 		return false
 	}
-	if n.maxItems >= 0 && len(arr) > n.maxItems {
+	if n.maxItems >= 0 && size > n.maxItems {
 		return false
 	}
-	if n.unique && len(arr) > 1 {
-		if len(arr) > maxUnique {
+	if n.unique && size > 1 {
+		if size > maxUnique {
 			st.bail = true
 			return false
 		}
-		if len(arr) > 20 {
+		var items [maxUnique]int32
+		j := arr + 1
+		for k := range size {
+			items[k] = int32(j)
+			j = int(st.nodes[j].End)
+		}
+		if size > 20 {
 			// Beyond 20 items the reference hashes every item
 			// (writeHash), which panics on a number literal big.Rat
 			// cannot read even where no comparison would look at it.
-			for _, item := range arr {
-				if !hashable(item) {
-					st.bail = true
-					return false
-				}
+			if !st.hashable(arr) {
+				st.bail = true
+				return false
 			}
 		}
-		for i := 1; i < len(arr); i++ {
-			for j := 0; j < i; j++ {
-				if st.equal(arr[i], arr[j]) {
+		for i := 1; i < size; i++ {
+			for k := 0; k < i; k++ {
+				if st.equalNodes(int(items[i]), int(items[k])) {
 					return false
 				}
 			}
 		}
 	}
+	first := arr + 1 // item 0
 	if n.draft < 2020 {
 		evaluated := 0
+		item := first
 		switch {
 		case n.itemsOne != nil:
-			for _, item := range arr {
+			for range size {
 				if !n.itemsOne.eval(st, item, false) {
 					return false
 				}
+				item = int(st.nodes[item].End)
 			}
-			evaluated = len(arr)
+			evaluated = size
 		case n.itemsArr != nil:
-			evaluated = min(len(arr), len(n.itemsArr))
-			for i, item := range arr[:evaluated] {
+			evaluated = min(size, len(n.itemsArr))
+			for i := range evaluated {
 				if !n.itemsArr[i].eval(st, item, false) {
 					return false
 				}
+				item = int(st.nodes[item].End)
 			}
 		}
 		switch n.addItems {
 		case addFalse:
-			if evaluated != len(arr) {
+			if evaluated != size {
 				return false
 			}
 		case addSchema:
-			for _, item := range arr[evaluated:] {
+			for range size - evaluated {
 				if !n.addItemsNode.eval(st, item, false) {
 					return false
 				}
+				item = int(st.nodes[item].End)
 			}
 		}
 	} else {
-		evaluated := min(len(n.prefixItems), len(arr))
-		for i, item := range arr[:evaluated] {
+		evaluated := min(len(n.prefixItems), size)
+		item := first
+		for i := range evaluated {
 			if !n.prefixItems[i].eval(st, item, false) {
 				return false
 			}
+			item = int(st.nodes[item].End)
 		}
 		if n.items2020 != nil {
-			for _, item := range arr[evaluated:] {
+			for range size - evaluated {
 				if !n.items2020.eval(st, item, false) {
 					return false
 				}
+				item = int(st.nodes[item].End)
 			}
 		}
 	}
@@ -609,13 +636,15 @@ func (n *node) checkArray(st *state, arr []any, sub bool) bool {
 	}
 	if n.contains != nil {
 		matched := 0
-		for i, item := range arr {
+		item := first
+		for i := range size {
 			if n.contains.eval(st, item, false) {
 				matched++
 				if sub && n.draft >= 2020 {
 					st.push(annotation{kind: annItem, item: i})
 				}
 			}
+			item = int(st.nodes[item].End)
 		}
 		if n.minContains >= 0 {
 			if matched < n.minContains {
@@ -649,9 +678,9 @@ func (n *node) checkString(s string) bool {
 	return true
 }
 
-// checkNumber mirrors numValidate.
-func (n *node) checkNumber(st *state, num json.Number) bool {
-	d, ok := parseDecimal(string(num))
+// checkNumber mirrors numValidate for the number literal num.
+func (n *node) checkNumber(st *state, num string) bool {
+	d, ok := parseDecimal(num)
 	if !ok {
 		st.bail = true
 		return false
@@ -660,7 +689,7 @@ func (n *node) checkNumber(st *state, num json.Number) bool {
 		if c, ok := l.cmp(&d); ok {
 			return c
 		}
-		r, ok := rat(string(num))
+		r, ok := rat(num)
 		if !ok {
 			st.bail = true
 			return 0
@@ -682,7 +711,7 @@ func (n *node) checkNumber(st *state, num json.Number) bool {
 	if n.multipleOf != nil {
 		m, ok := n.multipleOf.multipleOf(&d)
 		if !ok {
-			r, ok := rat(string(num))
+			r, ok := rat(num)
 			if !ok {
 				st.bail = true
 				return false
@@ -696,28 +725,16 @@ func (n *node) checkNumber(st *state, num json.Number) bool {
 	return !st.bail
 }
 
-// hashable reports whether jsonschema's writeHash handles v without
-// panicking or failing: known types, and number literals it can read.
-func hashable(v any) bool {
-	switch v := v.(type) {
-	case map[string]any:
-		for _, e := range v {
-			if !hashable(e) {
+// hashable reports whether jsonschema's writeHash handles the value at
+// node v without panicking or failing: every number literal in it is one
+// it can read.
+func (st *state) hashable(v int) bool {
+	for i := v; i < int(st.nodes[v].End); i++ {
+		if nd := &st.nodes[i]; nd.Kind == jsonvalue.KindNumber {
+			if _, ok := parseDecimal(nd.Str); !ok {
 				return false
 			}
 		}
-	case []any:
-		for _, e := range v {
-			if !hashable(e) {
-				return false
-			}
-		}
-	case json.Number:
-		_, ok := parseDecimal(string(v))
-		return ok
-	case nil, bool, string:
-	default:
-		return false
 	}
 	return true
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/eventguard/eventguard/internal/jsonvalue"
 )
 
 // Formats. The fast engine calls the very function the reference calls
@@ -217,15 +219,20 @@ func isDateTime(s string) bool {
 	return isDate(s[:10]) && isTime(s[11:])
 }
 
-// formatOK checks v against the node's format exactly as the reference.
-func (n *node) formatOK(v any) bool {
+// formatOK checks the value at node v against the node's format exactly as
+// the reference.
+func (n *node) formatOK(st *state, v int) bool {
+	nd := &st.nodes[v]
 	if n.formatKind == formatCall {
-		return n.format.Validate(v) == nil
+		if nd.Kind == jsonvalue.KindString {
+			return n.format.Validate(nd.Str) == nil
+		}
+		return n.format.Validate(st.doc.Value(v)) == nil
 	}
-	s, ok := v.(string)
-	if !ok {
+	if nd.Kind != jsonvalue.KindString {
 		return true // every built-in format ignores non-strings
 	}
+	s := nd.Str
 	switch n.formatKind {
 	case formatUUID:
 		return isUUID(s)

@@ -236,7 +236,7 @@ func (e *engines) compare(tb testing.TB, tl *tally, doc any, label string) {
 		return
 	}
 	want := refVerdict(e.ref, doc)
-	got := e.fast.Check(doc)
+	got := e.fast.CheckValue(doc)
 	switch {
 	case got == fastpath.Unknown:
 		tl.unknown++
