@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -224,7 +225,7 @@ func (d *reqDecoder) record(rec *produce.Record, idx int) error {
 			key = "value"
 			if err = once(2, key); err == nil {
 				start := d.i
-				if err = d.skip(path+".value", 0); err == nil {
+				if err = d.skip(path + ".value"); err == nil {
 					rec.Value = d.b[start:d.i:d.i]
 				}
 			}
@@ -403,52 +404,120 @@ func (d *reqDecoder) str(path string) (string, error) {
 	return "", d.fail(path, "has an unterminated string")
 }
 
-// skip moves the cursor past one JSON value, checking its structure
-// (brackets, strings, literals); the value's strict parse happens later.
-func (d *reqDecoder) skip(path string, depth int) error {
-	if depth > 256 {
-		return d.fail(path, "nests deeper than 256")
-	}
-	switch c := d.peek(); c {
-	case '{':
-		return d.object(path, "", func([]byte) error {
-			return d.skip(path, depth+1)
-		})
-	case '[':
-		return d.array(path, "in an array", func(int) error {
-			return d.skip(path, depth+1)
-		})
-	case '"':
-		start := d.i
-		d.i++
-		for d.i < len(d.b) {
-			switch d.b[d.i] {
-			case '"':
-				d.i++
-				return nil
-			case '\\':
-				d.i += 2
-			default:
-				d.i++
-			}
-		}
-		d.i = start
-		return d.fail(path, "has an unterminated string")
-	case 0:
+// maxValueDepth is how deeply a record's value may nest for the skip; the
+// strict parse that follows has its own limit.
+const maxValueDepth = 256
+
+// skip moves the cursor past the JSON value at it. It checks only the
+// structure that finding the value's end needs: brackets that match, strings
+// that end, a non-empty scalar. Everything else (a missing colon, a bad
+// number, invalid UTF-8...) is left to the strict parse in the pipeline,
+// which reports it for this record alone, with its JSON pointer.
+func (d *reqDecoder) skip(path string) error {
+	b := d.b
+	d.ws()
+	start := d.i
+	if start >= len(b) {
 		return d.fail(path, "ends early: expected a value")
+	}
+	switch b[start] {
+	case '"':
+		end, ok := skipString(b, start+1)
+		if !ok {
+			return d.fail(path, "has an unterminated string")
+		}
+		d.i = end
+		return nil
+	case '{', '[':
 	default:
 		// A number or a literal: everything up to a delimiter.
-		start := d.i
-		for d.i < len(d.b) {
-			switch d.b[d.i] {
-			case ',', '}', ']', ' ', '\t', '\r', '\n':
-				if d.i == start {
-					return d.fail(path, "expected a value")
-				}
+		i := start
+		for i < len(b) && !isDelim(b[i]) {
+			i++
+		}
+		if i == start {
+			return d.fail(path, "expected a value")
+		}
+		d.i = i
+		return nil
+	}
+	// A container: match brackets, skipping strings. open holds one bit
+	// per level, set for '{'.
+	var open [maxValueDepth / 64]uint64
+	depth := 0
+	for i := start; i < len(b); {
+		switch c := b[i]; c {
+		case '"':
+			end, ok := skipString(b, i+1)
+			if !ok {
+				d.i = i
+				return d.fail(path, "has an unterminated string")
+			}
+			i = end
+		case '{', '[':
+			if depth == maxValueDepth {
+				d.i = i
+				return d.fail(path, "nests deeper than %d", maxValueDepth)
+			}
+			if c == '{' {
+				open[depth/64] |= 1 << (depth % 64)
+			} else {
+				open[depth/64] &^= 1 << (depth % 64)
+			}
+			depth++
+			i++
+		case '}', ']':
+			depth--
+			if isObj := open[depth/64]&(1<<(depth%64)) != 0; isObj != (c == '}') {
+				d.i = i
+				return d.fail(path, "has %q where a bracket of the other kind is open", c)
+			}
+			i++
+			if depth == 0 {
+				d.i = i
 				return nil
 			}
-			d.i++
+		default:
+			i++
 		}
-		return nil
+	}
+	d.i = len(b)
+	return d.fail(path, "ends early: expected the end of the value")
+}
+
+// isDelim reports whether c ends a number or literal.
+func isDelim(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\r', '\n':
+		return true
+	}
+	return false
+}
+
+// skipString returns the index just past the closing quote of the string
+// whose contents start at b[i], eight bytes at a time while they hold no
+// quote or backslash.
+func skipString(b []byte, i int) (int, bool) {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q, bs := x^'"'*lsb, x^'\\'*lsb
+			if ((q-lsb)&^q|(bs-lsb)&^bs)&msb != 0 {
+				break // a quote or a backslash in these eight
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			i += 2
+		default:
+			i++
+		}
 	}
 }
