@@ -162,6 +162,11 @@ type Listen struct {
 	// Admin serves /metrics, /healthz, /readyz and /v1/catalog.
 	// Default: "0.0.0.0:9464".
 	Admin string `yaml:"admin"`
+	// Pprof also serves Go's profiles (/debug/pprof/) on the admin
+	// listener, to diagnose CPU and memory use. They reveal the process's
+	// internals: turn it on only where the admin port is not reachable from
+	// outside the pod. Default: false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Subject strategies name how a record's subject is derived.

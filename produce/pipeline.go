@@ -17,7 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
@@ -329,7 +328,7 @@ func (p *Pipeline) topic(name string) config.Topic {
 }
 
 type schemaKey struct {
-	subject     string
+	typ         string // the record type; "" under the topic strategy
 	id, version int
 }
 
@@ -439,11 +438,7 @@ func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo ma
 	}
 	id := r.ID
 	if id == "" {
-		u, err := uuid.NewV7()
-		if err != nil {
-			u = uuid.New()
-		}
-		id = u.String()
+		id = ids.next()
 	} else if len(id) > MaxEventIDLen {
 		return nil, "", &RecordError{Kind: KindBadRequest, Code: CodeInvalidEventID, Message: fmt.Sprintf("id is %d bytes; the limit is %d", len(id), MaxEventIDLen)}
 	}
@@ -462,9 +457,9 @@ func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo ma
 		return nil, "", &RecordError{Kind: KindInvalid, Code: f.Code, Message: f.Message, Violations: f.Violations}
 	}
 
-	typ := r.Type
-	subject := t.Name + "-value"
+	typ := ""
 	if t.SubjectStrategy != config.StrategyTopic {
+		typ = r.Type
 		if typ == "" && t.TypePointer != "" {
 			typ = lookupString(doc, t.TypePointer)
 		}
@@ -475,16 +470,21 @@ func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo ma
 			}
 			return nil, "", &RecordError{Kind: KindBadRequest, Code: CodeTypeRequired, Message: fmt.Sprintf("topic %q uses the %s subject strategy: %s", t.Name, t.SubjectStrategy, where)}
 		}
-		subject = typ
-		if t.SubjectStrategy == config.StrategyTopicRecord {
-			subject = t.Name + "-" + typ
-		}
 	}
 
-	k := schemaKey{subject: subject, id: r.SchemaID, version: r.SchemaVersion}
+	// The schema of the same type and pin was resolved for an earlier
+	// record of the request: the subject is known, no string to build.
+	k := schemaKey{typ: typ, id: r.SchemaID, version: r.SchemaVersion}
 	s, ok := memo[k]
 	if !ok {
 		var err error
+		subject := t.Name + "-value"
+		switch t.SubjectStrategy {
+		case config.StrategyRecord:
+			subject = typ
+		case config.StrategyTopicRecord:
+			subject = t.Name + "-" + typ
+		}
 		switch {
 		case r.SchemaID != 0:
 			s, err = p.o.Resolver.ByID(ctx, r.SchemaID, subject)
@@ -612,30 +612,44 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			toSend = nil
 		}
 	}
+	// The request's records, their headers, event ids and framed values
+	// are carved out of four allocations, not four per record.
+	nHeaders, nBytes := 0, 0
 	for _, v := range toSend {
 		r := &req.Records[v.index]
-		hs := make([]kgo.RecordHeader, 0, len(r.Headers)+len(trace)+4)
+		nHeaders += len(r.Headers) + len(trace) + 4
+		nBytes += validate.WireHeaderLen + len(r.Value) + len(v.id)
+	}
+	recs := make([]kgo.Record, len(toSend))
+	headers := make([]kgo.RecordHeader, 0, nHeaders)
+	buf := make([]byte, 0, nBytes)
+	for n, v := range toSend {
+		r := &req.Records[v.index]
+		first := len(headers)
 		for _, h := range r.Headers {
-			hs = append(hs, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+			headers = append(headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 		}
-		hs = append(hs, trace...)
+		headers = append(headers, trace...)
 		st, ok := stamps[v.schema]
 		if !ok {
 			st = stamp{[]byte(v.schema.Subject), []byte(strconv.Itoa(v.schema.Version))}
 			stamps[v.schema] = st
 		}
-		hs = append(hs,
+		from := len(buf)
+		buf = append(buf, v.id...)
+		id := buf[from:len(buf):len(buf)]
+		from = len(buf)
+		buf = validate.AppendFrame(buf, v.schema.ID, r.Value)
+		value := buf[from:len(buf):len(buf)]
+		headers = append(headers,
 			kgo.RecordHeader{Key: kafka.HeaderFeature, Value: feature},
-			kgo.RecordHeader{Key: kafka.HeaderEventID, Value: []byte(v.id)},
+			kgo.RecordHeader{Key: kafka.HeaderEventID, Value: id},
 			kgo.RecordHeader{Key: kafka.HeaderSubject, Value: st.subject},
 			kgo.RecordHeader{Key: kafka.HeaderSchemaVersion, Value: st.version},
 		)
-		rec := &kgo.Record{
-			Topic:   req.Topic,
-			Key:     r.Key,
-			Value:   validate.Frame(v.schema.ID, r.Value),
-			Headers: hs,
-		}
+		rec := &recs[n]
+		rec.Topic, rec.Key, rec.Value = req.Topic, r.Key, value
+		rec.Headers = headers[first:len(headers):len(headers)]
 		res := &resp.Results[v.index]
 		p.o.Producer.Produce(ctx, rec, func(rec *kgo.Record, err error) {
 			pd.mu.Lock()

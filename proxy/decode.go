@@ -41,12 +41,41 @@ func (e *decodeError) Error() string {
 	return fmt.Sprintf("%s %s (at byte %d)", e.path, e.msg, e.off)
 }
 
-func (d *reqDecoder) fail(path, format string, args ...any) error {
+func (d *reqDecoder) fail(at where, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if d.i >= len(d.b) && !strings.HasPrefix(msg, "ends early") {
 		msg = "ends early: " + msg
 	}
-	return &decodeError{path: path, msg: msg, off: d.i}
+	return &decodeError{path: at.String(), msg: msg, off: d.i}
+}
+
+// where names a place in the request for an error message. It is a value
+// rendered only when there is an error, so that decoding a record costs
+// no path string.
+type where struct {
+	rec   int    // the record's index; -1 outside the records
+	field string // a field of the record, or of the request when rec is -1
+	sub   string // a header name
+}
+
+// root is the request itself.
+var root = where{rec: -1}
+
+// field returns w's field name.
+func (w where) in(field string) where { w.field = field; return w }
+
+func (w where) String() string {
+	s := w.field
+	if w.rec >= 0 {
+		s = "records[" + strconv.Itoa(w.rec) + "]"
+		if w.field != "" {
+			s += "." + w.field
+		}
+	}
+	if w.sub != "" {
+		s += "." + w.sub
+	}
+	return s
 }
 
 func (d *reqDecoder) ws() {
@@ -69,12 +98,12 @@ func (d *reqDecoder) peek() byte {
 	return d.b[d.i]
 }
 
-func (d *reqDecoder) expect(c byte, path, what string) error {
+func (d *reqDecoder) expect(c byte, at where, what string) error {
 	if d.peek() != c {
 		if d.i >= len(d.b) {
-			return d.fail(path, "ends early: expected %s", what)
+			return d.fail(at, "ends early: expected %s", what)
 		}
-		return d.fail(path, "expected %s, found %q", what, d.b[d.i])
+		return d.fail(at, "expected %s, found %q", what, d.b[d.i])
 	}
 	d.i++
 	return nil
@@ -82,50 +111,50 @@ func (d *reqDecoder) expect(c byte, path, what string) error {
 
 func (d *reqDecoder) request() (*produce.Request, error) {
 	if d.peek() == 0 {
-		return nil, d.fail("", "the body is empty")
+		return nil, d.fail(root, "the body is empty")
 	}
 	req := &produce.Request{}
 	seenRecords, seenPartial := false, false
-	err := d.object("", "the request must be a JSON object", func(key []byte) error {
+	err := d.object(root, "the request must be a JSON object", func(key []byte) error {
 		switch string(key) {
 		case "records":
 			if seenRecords {
-				return d.fail("", `has "records" twice`)
+				return d.fail(root, `has "records" twice`)
 			}
 			seenRecords = true
 			return d.records(req)
 		case "partial":
 			if seenPartial {
-				return d.fail("", `has "partial" twice`)
+				return d.fail(root, `has "partial" twice`)
 			}
 			seenPartial = true
-			b, err := d.boolean("partial")
+			b, err := d.boolean(root.in("partial"))
 			req.Partial = b
 			return err
 		default:
-			return d.fail("", "has an unknown field %q (known: records, partial)", key)
+			return d.fail(root, "has an unknown field %q (known: records, partial)", key)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
 	if d.peek() != 0 {
-		return nil, d.fail("", "has data after the JSON object")
+		return nil, d.fail(root, "has data after the JSON object")
 	}
 	if !seenRecords || req.Records == nil {
-		return nil, d.fail("", `has no "records" array`)
+		return nil, d.fail(root, `has no "records" array`)
 	}
 	return req, nil
 }
 
 // object parses {"key": value, ...}, calling field with the cursor on each
 // value.
-func (d *reqDecoder) object(path, notObject string, field func(key []byte) error) error {
+func (d *reqDecoder) object(at where, notObject string, field func(key []byte) error) error {
 	if d.peek() != '{' {
 		if d.i >= len(d.b) {
-			return d.fail(path, "ends early: %s", notObject)
+			return d.fail(at, "ends early: %s", notObject)
 		}
-		return d.fail(path, "%s", notObject)
+		return d.fail(at, "%s", notObject)
 	}
 	d.i++
 	if d.peek() == '}' {
@@ -134,13 +163,13 @@ func (d *reqDecoder) object(path, notObject string, field func(key []byte) error
 	}
 	for {
 		if d.peek() != '"' {
-			return d.fail(path, "expected a field name in quotes")
+			return d.fail(at, "expected a field name in quotes")
 		}
-		key, err := d.rawStr(path)
+		key, err := d.rawStr(at)
 		if err != nil {
 			return err
 		}
-		if err := d.expect(':', path, "':' after a field name"); err != nil {
+		if err := d.expect(':', at, "':' after a field name"); err != nil {
 			return err
 		}
 		d.ws()
@@ -154,7 +183,7 @@ func (d *reqDecoder) object(path, notObject string, field func(key []byte) error
 			d.i++
 			return nil
 		default:
-			return d.fail(path, "expected ',' or '}' in an object")
+			return d.fail(at, "expected ',' or '}' in an object")
 		}
 	}
 }
@@ -164,10 +193,10 @@ func (d *reqDecoder) records(req *produce.Request) error {
 		return nil
 	}
 	if d.peek() != '[' {
-		return d.fail("records", "must be an array of records")
+		return d.fail(root.in("records"), "must be an array of records")
 	}
 	req.Records = make([]produce.Record, 0, 16)
-	return d.array("records", "between records", func(i int) error {
+	return d.array(root.in("records"), "between records", func(i int) error {
 		req.Records = append(req.Records, produce.Record{})
 		return d.record(&req.Records[i], i)
 	})
@@ -175,7 +204,7 @@ func (d *reqDecoder) records(req *produce.Request) error {
 
 // array parses [elem, ...] with the cursor on '[', calling elem with the
 // cursor on each element.
-func (d *reqDecoder) array(path, where string, elem func(i int) error) error {
+func (d *reqDecoder) array(at where, between string, elem func(i int) error) error {
 	d.i++
 	if d.peek() == ']' {
 		d.i++
@@ -192,101 +221,136 @@ func (d *reqDecoder) array(path, where string, elem func(i int) error) error {
 			d.i++
 			return nil
 		default:
-			return d.fail(path, "expected ',' or ']' %s", where)
+			return d.fail(at, "expected ',' or ']' %s", between)
 		}
 	}
 }
 
+// recordFields are the fields of a record, in the order of their bits in
+// record's seen set.
+var recordFields = [...]string{"key", "value", "headers", "id", "type", "schema_id", "schema_version"}
+
+// record parses one record. It is the hot loop of a batch, written without
+// callbacks so that a record costs no allocation of its own beyond the
+// copies of its key, header values and id.
 func (d *reqDecoder) record(rec *produce.Record, idx int) error {
-	path := "records[" + strconv.Itoa(idx) + "]"
-	var seen uint8
-	once := func(bit uint8, key string) error {
-		if seen&bit != 0 {
-			return d.fail(path, "has %q twice", key)
-		}
-		seen |= bit
-		return nil
+	at := where{rec: idx}
+	if d.peek() != '{' {
+		return d.fail(at, "must be an object")
 	}
-	err := d.object(path, "must be an object", func(k []byte) error {
-		var err error
-		key := ""
-		switch string(k) {
-		case "key":
-			key = "key"
-			if err = once(1, key); err == nil {
-				if d.peek() == 'n' && d.literal("null") {
-					return nil
-				}
-				var s string
-				s, err = d.stringField(path + ".key")
-				rec.Key = []byte(s)
-			}
-		case "value":
-			key = "value"
-			if err = once(2, key); err == nil {
-				start := d.i
-				if err = d.skip(path + ".value"); err == nil {
-					rec.Value = d.b[start:d.i:d.i]
-				}
-			}
-		case "headers":
-			key = "headers"
-			if err = once(4, key); err == nil {
-				err = d.headers(rec, path+".headers")
-			}
-		case "id":
-			key = "id"
-			if err = once(8, key); err == nil {
-				rec.ID, err = d.stringField(path + ".id")
-			}
-		case "type":
-			key = "type"
-			if err = once(16, key); err == nil {
-				rec.Type, err = d.stringField(path + ".type")
-			}
-		case "schema_id":
-			key = "schema_id"
-			if err = once(32, key); err == nil {
-				rec.SchemaID, err = d.count(path + ".schema_id")
-			}
-		case "schema_version":
-			key = "schema_version"
-			if err = once(64, key); err == nil {
-				rec.SchemaVersion, err = d.count(path + ".schema_version")
-			}
-		default:
-			err = d.fail(path, "has an unknown field %q (known: key, value, headers, id, type, schema_id, schema_version)", k)
+	d.i++
+	var seen uint8
+	if d.peek() == '}' {
+		d.i++
+		return d.fail(at.in("value"), "is missing")
+	}
+	for {
+		if d.peek() != '"' {
+			return d.fail(at, "expected a field name in quotes")
 		}
-		return err
-	})
-	if err != nil {
-		return err
+		k, err := d.rawStr(at)
+		if err != nil {
+			return err
+		}
+		if err := d.expect(':', at, "':' after a field name"); err != nil {
+			return err
+		}
+		d.ws()
+		f := -1
+		for n, name := range recordFields {
+			if string(k) == name {
+				f = n
+				break
+			}
+		}
+		if f < 0 {
+			return d.fail(at, "has an unknown field %q (known: key, value, headers, id, type, schema_id, schema_version)", k)
+		}
+		if seen&(1<<f) != 0 {
+			return d.fail(at, "has %q twice", recordFields[f])
+		}
+		seen |= 1 << f
+		fat := at.in(recordFields[f])
+		switch f {
+		case 0: // key
+			if d.peek() == 'n' && d.literal("null") {
+				break
+			}
+			if d.peek() != '"' {
+				return d.fail(fat, "must be a string")
+			}
+			if rec.Key, err = d.rawStr(fat); err != nil {
+				return err
+			}
+			rec.Key = clone(rec.Key)
+		case 1: // value
+			start := d.i
+			if err := d.skip(fat); err != nil {
+				return err
+			}
+			rec.Value = d.b[start:d.i:d.i]
+		case 2:
+			err = d.headers(rec, fat)
+		case 3:
+			rec.ID, err = d.stringField(fat)
+		case 4:
+			rec.Type, err = d.stringField(fat)
+		case 5:
+			rec.SchemaID, err = d.count(fat)
+		case 6:
+			rec.SchemaVersion, err = d.count(fat)
+		}
+		if err != nil {
+			return err
+		}
+		switch d.peek() {
+		case ',':
+			d.i++
+			continue
+		case '}':
+			d.i++
+		default:
+			return d.fail(at, "expected ',' or '}' in an object")
+		}
+		break
 	}
 	if seen&2 == 0 {
-		return d.fail(path+".value", "is missing")
+		return d.fail(at.in("value"), "is missing")
 	}
 	return nil
 }
 
-func (d *reqDecoder) headers(rec *produce.Record, path string) error {
+// clone copies b, so that nothing decoded refers into the (pooled) body;
+// an empty b gives an empty, non-nil slice (Kafka tells an empty key or
+// header value from a null one).
+func clone(b []byte) []byte {
+	return append(make([]byte, 0, len(b)), b...)
+}
+
+func (d *reqDecoder) headers(rec *produce.Record, at where) error {
 	if d.peek() == 'n' && d.literal("null") {
 		return nil
 	}
-	err := d.object(path, "must be an object of string values", func(k []byte) error {
+	err := d.object(at, "must be an object of string values", func(k []byte) error {
 		key := string(k)
 		if key == "" {
-			return d.fail(path, "has an empty header name")
+			return d.fail(at, "has an empty header name")
 		}
 		for _, h := range rec.Headers {
 			if h.Key == key {
-				return d.fail(path, "has header %q twice", key)
+				return d.fail(at, "has header %q twice", key)
 			}
 		}
-		v, err := d.stringField(path + "." + key)
+		hat := at
+		hat.sub = key
+		if d.peek() != '"' {
+			return d.fail(hat, "must be a string")
+		}
+		v, err := d.rawStr(hat)
 		if err != nil {
 			return err
 		}
-		rec.Headers = append(rec.Headers, produce.Header{Key: key, Value: []byte(v)})
+		rec.Headers = append(rec.Headers, produce.Header{Key: key, Value: clone(v)})
 		return nil
 	})
 	if err != nil {
@@ -304,25 +368,25 @@ func (d *reqDecoder) literal(lit string) bool {
 	return false
 }
 
-func (d *reqDecoder) boolean(path string) (bool, error) {
+func (d *reqDecoder) boolean(at where) (bool, error) {
 	switch {
 	case d.literal("true"):
 		return true, nil
 	case d.literal("false"):
 		return false, nil
 	}
-	return false, d.fail(path, "must be true or false")
+	return false, d.fail(at, "must be true or false")
 }
 
-func (d *reqDecoder) stringField(path string) (string, error) {
+func (d *reqDecoder) stringField(at where) (string, error) {
 	if d.peek() != '"' {
-		return "", d.fail(path, "must be a string")
+		return "", d.fail(at, "must be a string")
 	}
-	return d.str(path)
+	return d.str(at)
 }
 
 // count parses a non-negative integer that fits an int32.
-func (d *reqDecoder) count(path string) (int, error) {
+func (d *reqDecoder) count(at where) (int, error) {
 	start := d.i
 	for d.i < len(d.b) && (d.b[d.i] >= '0' && d.b[d.i] <= '9' || d.b[d.i] == '-') {
 		d.i++
@@ -330,19 +394,19 @@ func (d *reqDecoder) count(path string) (int, error) {
 	lit := string(d.b[start:d.i])
 	if d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
 		d.i = start
-		return 0, d.fail(path, "must be a whole number")
+		return 0, d.fail(at, "must be a whole number")
 	}
 	n, err := strconv.ParseInt(lit, 10, 32)
 	if err != nil || (len(lit) > 1 && lit[0] == '0') {
 		d.i = start
 		if lit == "" {
-			return 0, d.fail(path, "must be a number")
+			return 0, d.fail(at, "must be a number")
 		}
-		return 0, d.fail(path, "must be a whole number up to 2147483647, got %s", lit)
+		return 0, d.fail(at, "must be a whole number up to 2147483647, got %s", lit)
 	}
 	if n < 0 {
 		d.i = start
-		return 0, d.fail(path, "must be positive")
+		return 0, d.fail(at, "must be positive")
 	}
 	return int(n), nil
 }
@@ -350,7 +414,7 @@ func (d *reqDecoder) count(path string) (int, error) {
 // rawStr reads a JSON string at the cursor (on the opening quote) and
 // returns its content: a sub-slice of the body when it has no escapes (no
 // allocation), else the unescaped bytes.
-func (d *reqDecoder) rawStr(path string) ([]byte, error) {
+func (d *reqDecoder) rawStr(at where) ([]byte, error) {
 	start := d.i
 	d.i++
 	for d.i < len(d.b) {
@@ -360,20 +424,20 @@ func (d *reqDecoder) rawStr(path string) ([]byte, error) {
 			return d.b[start+1 : d.i-1], nil
 		case c == '\\':
 			d.i = start
-			s, err := d.str(path)
+			s, err := d.str(at)
 			return []byte(s), err
 		case c < 0x20:
-			return nil, d.fail(path, "has a raw control character in a string")
+			return nil, d.fail(at, "has a raw control character in a string")
 		default:
 			d.i++
 		}
 	}
 	d.i = start
-	return nil, d.fail(path, "has an unterminated string")
+	return nil, d.fail(at, "has an unterminated string")
 }
 
 // str reads a JSON string at the cursor (which is on the opening quote).
-func (d *reqDecoder) str(path string) (string, error) {
+func (d *reqDecoder) str(at where) (string, error) {
 	start := d.i
 	d.i++
 	escaped := false
@@ -388,20 +452,20 @@ func (d *reqDecoder) str(path string) (string, error) {
 			v, err := jsonvalue.Parse(d.b[start:d.i], jsonvalue.Limits{})
 			if err != nil {
 				d.i = start
-				return "", d.fail(path, "is not a valid JSON string: %v", err)
+				return "", d.fail(at, "is not a valid JSON string: %v", err)
 			}
 			return v.(string), nil
 		case c == '\\':
 			escaped = true
 			d.i += 2
 		case c < 0x20:
-			return "", d.fail(path, "has a raw control character in a string")
+			return "", d.fail(at, "has a raw control character in a string")
 		default:
 			d.i++
 		}
 	}
 	d.i = start
-	return "", d.fail(path, "has an unterminated string")
+	return "", d.fail(at, "has an unterminated string")
 }
 
 // maxValueDepth is how deeply a record's value may nest for the skip; the
@@ -413,18 +477,18 @@ const maxValueDepth = 256
 // that end, a non-empty scalar. Everything else (a missing colon, a bad
 // number, invalid UTF-8...) is left to the strict parse in the pipeline,
 // which reports it for this record alone, with its JSON pointer.
-func (d *reqDecoder) skip(path string) error {
+func (d *reqDecoder) skip(at where) error {
 	b := d.b
 	d.ws()
 	start := d.i
 	if start >= len(b) {
-		return d.fail(path, "ends early: expected a value")
+		return d.fail(at, "ends early: expected a value")
 	}
 	switch b[start] {
 	case '"':
 		end, ok := skipString(b, start+1)
 		if !ok {
-			return d.fail(path, "has an unterminated string")
+			return d.fail(at, "has an unterminated string")
 		}
 		d.i = end
 		return nil
@@ -436,7 +500,7 @@ func (d *reqDecoder) skip(path string) error {
 			i++
 		}
 		if i == start {
-			return d.fail(path, "expected a value")
+			return d.fail(at, "expected a value")
 		}
 		d.i = i
 		return nil
@@ -451,13 +515,13 @@ func (d *reqDecoder) skip(path string) error {
 			end, ok := skipString(b, i+1)
 			if !ok {
 				d.i = i
-				return d.fail(path, "has an unterminated string")
+				return d.fail(at, "has an unterminated string")
 			}
 			i = end
 		case '{', '[':
 			if depth == maxValueDepth {
 				d.i = i
-				return d.fail(path, "nests deeper than %d", maxValueDepth)
+				return d.fail(at, "nests deeper than %d", maxValueDepth)
 			}
 			if c == '{' {
 				open[depth/64] |= 1 << (depth % 64)
@@ -470,7 +534,7 @@ func (d *reqDecoder) skip(path string) error {
 			depth--
 			if isObj := open[depth/64]&(1<<(depth%64)) != 0; isObj != (c == '}') {
 				d.i = i
-				return d.fail(path, "has %q where a bracket of the other kind is open", c)
+				return d.fail(at, "has %q where a bracket of the other kind is open", c)
 			}
 			i++
 			if depth == 0 {
@@ -482,7 +546,7 @@ func (d *reqDecoder) skip(path string) error {
 		}
 	}
 	d.i = len(b)
-	return d.fail(path, "ends early: expected the end of the value")
+	return d.fail(at, "ends early: expected the end of the value")
 }
 
 // isDelim reports whether c ends a number or literal.

@@ -28,6 +28,26 @@ func TestDecodeRequest(t *testing.T) {
 	}
 }
 
+// TestDecodeEmptyKeyAndHeader: an empty key or header value stays empty,
+// not null (Kafka tells them apart), and nothing decoded shares the body.
+func TestDecodeEmptyKeyAndHeader(t *testing.T) {
+	body := []byte(`{"records":[{"key":"","value":1,"headers":{"h":""}},{"key":"k1","value":2,"headers":{"h":"v1"}}]}`)
+	req, msg := decodeRequest(body)
+	if msg != "" {
+		t.Fatal(msg)
+	}
+	r := req.Records[0]
+	if r.Key == nil || len(r.Key) != 0 || r.Headers[0].Value == nil || len(r.Headers[0].Value) != 0 {
+		t.Errorf("empty key %#v, empty header value %#v: want empty, non-nil", r.Key, r.Headers[0].Value)
+	}
+	for i := range body {
+		body[i] = 'x' // as a pooled buffer is reused
+	}
+	if r := req.Records[1]; string(r.Key) != "k1" || string(r.Headers[0].Value) != "v1" || r.Headers[0].Key != "h" {
+		t.Errorf("record 1 changed with the body: key %q, header %q=%q", r.Key, r.Headers[0].Key, r.Headers[0].Value)
+	}
+}
+
 func TestDecodeRequestErrors(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{``, "the body is empty"},
@@ -36,6 +56,9 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"records":[{"value":1,"value":2}]}`, `records[0] has "value" twice`},
 		{`{"records":[{"value":1,"headers":{"a":"1","a":"2"}}]}`, `has header "a" twice`},
 		{`{"records":[{"value":1,"headers":{"a":1}}]}`, `records[0].headers.a must be a string`},
+		{`{"records":[{"value":1},{"value":1,"kye":1}]}`, `records[1] has an unknown field "kye"`},
+		{`{"records":[{"value":1},{}]}`, `records[1].value is missing`},
+		{`{"records":[{"value":1},{"value":1,"id":7}]}`, `records[1].id must be a string`},
 		{`{"records":[{"value":1,"schema_id":1.5}]}`, `records[0].schema_id must be a whole number`},
 		{`{"records":[{"value":1,"schema_id":-1}]}`, `records[0].schema_id must be positive`},
 		{`{"records":[{"value":1,"schema_id":99999999999}]}`, `must be a whole number up to 2147483647`},

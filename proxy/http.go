@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -107,7 +106,8 @@ func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, produce.CodeUnsupportedMedia, fmt.Sprintf("Content-Type is %q; send application/json", ct))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	body, release, err := readBody(w, r, h.maxBody)
+	defer release()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -150,6 +150,10 @@ func sortHeaders(hs []produce.Header) {
 func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *produce.Response) {
 	hdr := w.Header()
 	h.deprecationHeaders(hdr, resp.Deprecations)
+	if b, ok := appendProduced(resp); ok {
+		writeBody(w, http.StatusOK, b)
+		return
+	}
 	out := wireResponse{Results: make([]wireResult, len(resp.Results))}
 	anyFailed := false
 	for i := range resp.Results {
@@ -207,8 +211,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"encoding the response failed"}}`)
 	}
+	writeBody(w, status, append(b, '\n'))
+}
+
+// writeBody writes a JSON answer (b ends with a newline).
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }

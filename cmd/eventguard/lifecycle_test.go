@@ -309,3 +309,28 @@ func registerExamples(t *testing.T, url string) {
 		t.Fatalf("register example contracts: %v", err)
 	}
 }
+
+// TestPprof: Go's profiles are on the admin listener only when
+// listen.pprof is on.
+func TestPprof(t *testing.T) {
+	st := testutil.Start(t)
+	for _, on := range []bool{false, true} {
+		cfg := st.Config(t, func(c *config.Config) { c.Listen.Pprof = on })
+		l := startLifecycle(t, cfg)
+		resp, err := client.Get(l.admin + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := http.StatusNotFound
+		if on {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want || on && !strings.Contains(string(body), "heap profile") {
+			t.Errorf("listen.pprof %v: GET /debug/pprof/heap = %d %.80q, want %d", on, resp.StatusCode, body, want)
+		}
+		l.stop()
+		<-l.done
+	}
+}

@@ -16,6 +16,12 @@
 //	kbench -brokers 127.0.0.1:19092 [-kafka-dir DIR] [-rounds 3] [-duration 10s]
 //	       [-clients 8] [-batch 100] [-stream-in-flight 8] [-out bench/results]
 //	       [-modes direct,http-batch,http-single,grpc-unary,grpc-stream]
+//	       [-profile DIR]
+//
+// -profile turns on the sidecar's listen.pprof and saves, for each mode, a
+// CPU profile of eventguard over its first measured round and a heap
+// profile at its end: DIR/<mode>.cpu.pprof and DIR/<mode>.heap.pprof (read
+// them with go tool pprof).
 package main
 
 import (
@@ -24,6 +30,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +65,7 @@ type options struct {
 	out        string
 	commit     string
 	binary     string
+	profile    string
 }
 
 func main() {
@@ -75,6 +84,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON results (empty: do not write)")
 	flag.StringVar(&o.commit, "commit", "", "commit the results are for (default: git rev-parse --short HEAD)")
 	flag.StringVar(&o.binary, "eventguard", "", "a prebuilt eventguard binary (default: build ./cmd/eventguard)")
+	flag.StringVar(&o.profile, "profile", "", "directory for eventguard's CPU and heap profiles of each mode's first round (empty: none)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "kbench:", err)
@@ -121,6 +131,12 @@ func run(o options) error {
 	// harness.Start puts every listener (HTTP, admin, gRPC, registry) on a
 	// free loopback port through EVENTGUARD_LISTEN_*.
 	var env []string
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+		env = append(env, "EVENTGUARD_LISTEN_PPROF=true")
+	}
 	if o.inFlight != config.Default().GRPC.MaxStreamRequestsInFlight {
 		env = append(env, fmt.Sprintf("EVENTGUARD_GRPC_MAX_STREAM_REQUESTS_IN_FLIGHT=%d", o.inFlight))
 	}
@@ -168,7 +184,16 @@ func run(o options) error {
 	}
 	for round := 1; round <= o.rounds; round++ {
 		for _, r := range runners {
+			var saved <-chan error
+			if o.profile != "" && round == 1 {
+				saved = profile(sc.Admin, filepath.Join(o.profile, r.mode.Key), o.duration)
+			}
 			res := r.round(e, o.duration, sc.Pid(), brokerPid)
+			if saved != nil {
+				if err := <-saved; err != nil {
+					logf("profile of %s: %v", r.mode.Key, err)
+				}
+			}
 			r.rounds = append(r.rounds, res)
 			logf("round %d %-12s %8.0f records/s  p50 %6.2f ms  p99 %6.2f ms  errors %d",
 				round, r.mode.Key, float64(res.records)/res.seconds, ms(percentile(res.latencies, 50)), ms(percentile(res.latencies, 99)), res.errors)
@@ -364,4 +389,42 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%d CPUs (%s), %s/%s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH)
+}
+
+// profile starts a CPU profile of the sidecar for d (saved as
+// prefix.cpu.pprof), then saves its heap profile (prefix.heap.pprof); the
+// channel reports when both are written.
+func profile(admin, prefix string, d time.Duration) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		secs := max(1, int(d.Round(time.Second)/time.Second))
+		err := fetch(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), prefix+".cpu.pprof", d+30*time.Second)
+		if err == nil {
+			err = fetch(admin+"/debug/pprof/heap", prefix+".heap.pprof", 30*time.Second)
+		}
+		done <- err
+	}()
+	return done
+}
+
+// fetch saves the body of GET url to path.
+func fetch(url, path string, timeout time.Duration) error {
+	c := &http.Client{Timeout: timeout}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
