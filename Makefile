@@ -11,7 +11,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The build line the Dockerfile uses too (a test keeps them the same).
 GOBUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 
-.PHONY: help build test test-unit test-e2e lint fmt vet bench bench-kafka \
+.PHONY: help build test test-unit test-e2e lint fmt vet bench bench-go \
         kafka-up kafka-down dev proto docs clean
 
 help: ## list the targets
@@ -44,11 +44,11 @@ fmt: ## gofmt the tree
 vet: ## go vet
 	$(GO) vet ./...
 
-bench: ## Go benchmarks of the hot paths (validation, HTTP batch, consume)
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./validate/... ./proxy/... ./produce/... ./internal/... ./consume/...
-
-bench-kafka: ## side-by-side benchmark on a real broker: direct franz-go vs eventguard (writes bench/results/)
+bench: ## side-by-side benchmark on a real broker: direct franz-go vs eventguard (writes bench/results/)
 	test/run-bench.sh
+
+bench-go: ## Go benchmarks of the hot paths (validation, HTTP batch, consume)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./validate/... ./proxy/... ./produce/... ./internal/... ./consume/...
 
 kafka-up: ## start a real Kafka broker on 127.0.0.1:19092 (KAFKA_PORT overrides)
 	test/kafka/kafka.sh up

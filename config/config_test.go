@@ -96,7 +96,7 @@ func TestDefaults(t *testing.T) {
 		{"grpc.max_recv_bytes", c.GRPC.MaxRecvBytes, 4 << 20},
 		{"grpc.keepalive_time", c.GRPC.KeepaliveTime, 2 * time.Hour},
 		{"grpc.keepalive_timeout", c.GRPC.KeepaliveTimeout, 20 * time.Second},
-		{"grpc.max_stream_requests_in_flight", c.GRPC.MaxStreamRequestsInFlight, 8},
+		{"grpc.max_stream_requests_in_flight", c.GRPC.MaxStreamRequestsInFlight, 4},
 		{"telemetry.tracing", c.Telemetry.Tracing, false},
 		{"telemetry.sample_ratio", c.Telemetry.SampleRatio, 0.01},
 	}

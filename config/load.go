@@ -111,7 +111,7 @@ func (c *Config) ApplyDefaults() {
 	setD(&c.GRPC.KeepaliveTime, 2*time.Hour)
 	setD(&c.GRPC.KeepaliveTimeout, 20*time.Second)
 	setD(&c.GRPC.KeepaliveMinTime, 10*time.Second)
-	setI(&c.GRPC.MaxStreamRequestsInFlight, 8)
+	setI(&c.GRPC.MaxStreamRequestsInFlight, 4)
 	if c.Telemetry.SampleRatio == 0 {
 		c.Telemetry.SampleRatio = 0.01
 	}

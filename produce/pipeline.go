@@ -71,6 +71,14 @@ type Request struct {
 	// hand requests to Kafka in stream order while validating several at
 	// once. Default: nil, no ordering between requests.
 	Order func(ctx context.Context) (handedOff func(), err error)
+	// Release, when set, is called as soon as the pipeline no longer needs
+	// the records' values: once it has copied the valid ones into what it
+	// hands Kafka, before it waits for the acknowledgements. It sets every
+	// Record.Value to nil first. The transports free the buffers the values
+	// live in (a pooled HTTP body, a gRPC message), so a request waiting on
+	// the broker holds only the copies Kafka needs. Not called when nothing
+	// is sent. Default: nil.
+	Release func()
 }
 
 // RecordError says why one record was not produced.
@@ -671,6 +679,12 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 	}
 	if handedOff != nil {
 		handedOff()
+	}
+	if req.Release != nil {
+		for i := range req.Records {
+			req.Records[i].Value = nil
+		}
+		req.Release()
 	}
 
 	select {

@@ -21,8 +21,9 @@ const maxPooledBody = 4 << 20
 var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // readBody reads r's body, up to limit bytes (an *http.MaxBytesError
-// beyond), into a pooled buffer; release gives the buffer back. The
-// Content-Length, when sent, sizes the buffer up front.
+// beyond), into a pooled buffer; release gives the buffer back (calls after
+// the first do nothing). The Content-Length, when sent, sizes the buffer up
+// front.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte, release func(), err error) {
 	bp := bodyPool.Get().(*[]byte)
 	buf := (*bp)[:0]
@@ -44,7 +45,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) (body []byte,
 			break
 		}
 	}
+	released := false
 	release = func() {
+		if released {
+			return
+		}
+		released = true
 		if cap(buf) <= maxPooledBody {
 			*bp = buf[:0]
 			bodyPool.Put(bp)

@@ -368,7 +368,9 @@ func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer)
 					}
 				}()
 				defer t.pass(wctx)
-				c.out, c.md = g.produceOne(wctx, in, feature, t.order)
+				msg := in
+				in = nil // the message is produceOne's alone, to let go of early
+				c.out, c.md = g.produceOne(wctx, msg, feature, t.order)
 			}()
 			queue <- c
 		}
@@ -467,13 +469,17 @@ func (t *turn) pass(ctx context.Context) {
 // produceOne runs one ProduceStream request: a failure is carried in the
 // response's error, not as the stream's status.
 func (g *GRPC) produceOne(ctx context.Context, in *eventguardv1.ProduceRequest, feature string, order func(context.Context) (func(), error)) (*eventguardv1.ProduceResponse, metadata.MD) {
+	id := in.GetRequestId()
 	req, bad := decodeProduce(in, feature)
 	if bad != nil {
-		return &eventguardv1.ProduceResponse{RequestId: in.GetRequestId(), Error: statusError(bad)}, nil
+		return &eventguardv1.ProduceResponse{RequestId: id, Error: statusError(bad)}, nil
 	}
-	req.Order = order
+	// Nothing here refers to in any more: once the values are framed
+	// (Release), the message's buffers can be collected while Kafka
+	// acknowledges.
+	req.Order, req.Release = order, func() {}
 	resp := g.p.Produce(ctx, req)
-	out := encodeResponse(resp, in.GetRequestId())
+	out := encodeResponse(resp, id)
 	if resp.Err != nil {
 		out.Error = streamError(resp.Err)
 	}

@@ -235,12 +235,14 @@ func TestGRPCProduceStreamCancelNoLeak(t *testing.T) {
 				t.Fatal(err)
 			}
 		} else {
-			for range 5 {
+			// As many as the stream accepts at once (the default bound).
+			n := int64(config.Default().GRPC.MaxStreamRequestsInFlight)
+			for range n {
 				if err := stream.Send(petsRequest(10)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, "requests held", func() bool { return g.held.Load() == 5 })
+			waitFor(t, "requests held", func() bool { return g.held.Load() == n })
 		}
 		cancel()
 		if _, err := stream.Recv(); status.Code(err) != codes.Canceled {

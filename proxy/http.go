@@ -124,6 +124,7 @@ func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Topic = r.PathValue("topic")
 	req.Feature = r.Header.Get(FeatureHeader)
+	req.Release = release // the body goes back to the pool while Kafka acknowledges
 
 	ctx := span.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	resp := h.p.Produce(ctx, req)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the side-by-side benchmark for `make bench-kafka` (not part of make
+# Runs the side-by-side benchmark for `make bench` (not part of make
 # test): bench/cmd/kbench against a real Kafka broker — direct franz-go vs
 # eventguard over HTTP (batch, single) and gRPC (unary, stream) — printing a
 # Markdown table and writing bench/results/<date>-<commit>.json.

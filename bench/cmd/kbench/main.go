@@ -1,11 +1,14 @@
 // Command kbench is eventguard's side-by-side benchmark on a real Kafka
-// broker (`make bench-kafka`, through test/run-bench.sh). In one run it
+// broker (`make bench`, through test/run-bench.sh). In one run it
 // measures, in alternating rounds, a direct franz-go producer (the
 // baseline) and eventguard's ingress modes writing the same ~1 KB example
 // event to the same topic, and prints a Markdown table plus the same
 // figures as JSON under bench/results/.
 //
-// Each mode is a row of the modes table (modes.go): a function that returns
+// Each eventguard mode talks to a sidecar of its own (all started at the
+// beginning, idle while another mode runs), so the CPU and peak RSS of a
+// row are that mode's alone. Each mode is a row of the modes table
+// (modes.go): a function that returns
 // the Loop each client runs, one request at a time or, for the gRPC stream,
 // up to K pipelined. Clients run concurrently for the round's duration; a
 // request's latency runs from its send to its answer (for eventguard: after
@@ -140,55 +143,75 @@ func run(o options) error {
 	if o.inFlight != config.Default().GRPC.MaxStreamRequestsInFlight {
 		env = append(env, fmt.Sprintf("EVENTGUARD_GRPC_MAX_STREAM_REQUESTS_IN_FLIGHT=%d", o.inFlight))
 	}
-	sc, err := harness.Start(ctx, harness.Options{Binary: bin, Brokers: brokers, Dir: work, Env: env})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := sc.Stop(30 * time.Second); err != nil {
-			logf("stopping eventguard: %v", err)
-		}
-	}()
-	logf("eventguard pid %d at %s, gRPC %s", sc.Pid(), sc.HTTP, sc.GRPC)
-
 	topic := harness.UniqueName("kbench")
-	ss, err := harness.CopySubject(ctx, sc.Registry, topic+"-value", "orders-OrderPlaced", 1)
-	if err != nil {
-		return err
-	}
 	if err := harness.CreateTopic(ctx, brokers, topic, int32(o.partitions)); err != nil {
 		return err
 	}
 	defer deleteTopic(brokers, topic)
-
-	e := &Env{Brokers: brokers, Sidecar: sc, Topic: topic, SchemaID: ss.ID, Payload: payload, Batch: o.batch, Clients: o.clients, InFlight: o.inFlight}
 	brokerPid := readPid(o.kafkaDir)
 	if brokerPid == 0 {
 		logf("no broker pid (set -kafka-dir / KAFKA_DIR to test/kafka/kafka.sh's dir): broker CPU is not measured")
 	}
 
+	// Every eventguard mode has a sidecar of its own, so that its CPU and
+	// peak RSS are its own: Go keeps freed memory a while, and one mode's
+	// peak would show in the next mode's figures. The sidecars of the
+	// modes not running sit idle.
+	base := &Env{Brokers: brokers, Topic: topic, Payload: payload, Batch: o.batch, Clients: o.clients, InFlight: o.inFlight}
 	runners := make([]*runner, len(selected))
 	for i, m := range selected {
-		loop, closeFn, err := m.New(ctx, e)
+		e := new(Env)
+		*e = *base
+		if !m.Baseline {
+			dir := filepath.Join(work, m.Key)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			sc, err := harness.Start(ctx, harness.Options{Binary: bin, Brokers: brokers, Dir: dir, Env: env})
+			if err != nil {
+				return fmt.Errorf("mode %s: %w", m.Key, err)
+			}
+			defer func() {
+				if err := sc.Stop(30 * time.Second); err != nil {
+					logf("stopping eventguard (%s): %v", m.Key, err)
+				}
+			}()
+			logf("%s: eventguard pid %d at %s, gRPC %s", m.Key, sc.Pid(), sc.HTTP, sc.GRPC)
+			ss, err := harness.CopySubject(ctx, sc.Registry, topic+"-value", "orders-OrderPlaced", 1)
+			if err != nil {
+				return err
+			}
+			e.Sidecar, e.SchemaID = sc, ss.ID
+			if base.SchemaID == 0 {
+				base.SchemaID = ss.ID // the baseline frames with a registered id
+			}
+		}
+		runners[i] = &runner{mode: m, env: e}
+	}
+	for _, r := range runners {
+		if r.env.SchemaID == 0 {
+			r.env.SchemaID = max(base.SchemaID, 1)
+		}
+		loop, closeFn, err := r.mode.New(ctx, r.env)
 		if err != nil {
-			return fmt.Errorf("mode %s: %w", m.Key, err)
+			return fmt.Errorf("mode %s: %w", r.mode.Key, err)
 		}
 		defer closeFn()
-		runners[i] = &runner{mode: m, loop: loop, perRequest: m.Records(e)}
+		r.loop, r.perRequest = loop, r.mode.Records(r.env)
 	}
 
 	load0 := loadAvg()
 	for _, r := range runners {
 		logf("warm-up %s (%s)", r.mode.Key, o.warmup)
-		r.round(e, o.warmup, 0, 0)
+		r.round(o.warmup, 0)
 	}
 	for round := 1; round <= o.rounds; round++ {
 		for _, r := range runners {
 			var saved <-chan error
-			if o.profile != "" && round == 1 {
-				saved = profile(sc.Admin, filepath.Join(o.profile, r.mode.Key), o.duration)
+			if o.profile != "" && round == 1 && r.env.Sidecar != nil {
+				saved = profile(r.env.Sidecar.Admin, filepath.Join(o.profile, r.mode.Key), o.duration)
 			}
-			res := r.round(e, o.duration, sc.Pid(), brokerPid)
+			res := r.round(o.duration, brokerPid)
 			if saved != nil {
 				if err := <-saved; err != nil {
 					logf("profile of %s: %v", r.mode.Key, err)
@@ -200,7 +223,7 @@ func run(o options) error {
 		}
 	}
 
-	rep := report(o, e, runners, brokerPid != 0)
+	rep := report(o, base, runners, brokerPid != 0)
 	rep.Kafka = kafkaVersion(brokerPid)
 	rep.LoadAvg = [2]string{load0, loadAvg()}
 	rep.Commit = o.commit
@@ -266,6 +289,7 @@ func modeKeys() string {
 // runner measures one mode.
 type runner struct {
 	mode       Mode
+	env        *Env // Sidecar: this mode's own (nil for the baseline)
 	loop       Loop
 	perRequest int
 	rounds     []roundResult
@@ -285,7 +309,11 @@ type roundResult struct {
 
 // round runs the mode's clients for d and measures them. egPid and
 // brokerPid may be 0 (not measured: the warm-up).
-func (r *runner) round(e *Env, d time.Duration, egPid, brokerPid int) roundResult {
+func (r *runner) round(d time.Duration, brokerPid int) roundResult {
+	e, egPid := r.env, 0
+	if e.Sidecar != nil {
+		egPid = e.Sidecar.Pid()
+	}
 	if egPid != 0 {
 		resetPeakRSS(egPid)
 	}

@@ -178,12 +178,13 @@ func writeTable(w io.Writer, rep *Report) {
 		if m.BrokerCPUSPerM != nil {
 			broker = fmt.Sprintf("%.1f", *m.BrokerCPUSPerM)
 		}
-		ratio := "1.00"
+		ratio, egCPU, egRSS := "1.00", "–", "–" // the baseline has no eventguard
 		if !m.Baseline {
 			ratio = fmt.Sprintf("%.2f", rep.Ratios[m.Key])
+			egCPU, egRSS = fmt.Sprintf("%.1f", m.EventguardCPUSPerM), fmt.Sprintf("%.1f", m.EventguardPeakRSSMiB)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.1f | %.2f | %.2f | %.1f | %s | %.1f | %.1f | %d | %s |\n",
-			m.Name, m.RecordsPerS, m.RequestsPerS, m.MBPerS, m.P50Ms, m.P99Ms, m.EventguardCPUSPerM, broker, m.ClientCPUSPerM, m.EventguardPeakRSSMiB, m.Errors, ratio)
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.1f | %.2f | %.2f | %s | %s | %.1f | %s | %d | %s |\n",
+			m.Name, m.RecordsPerS, m.RequestsPerS, m.MBPerS, m.P50Ms, m.P99Ms, egCPU, broker, m.ClientCPUSPerM, egRSS, m.Errors, ratio)
 	}
 	fmt.Fprintln(w)
 	var per []string
