@@ -29,17 +29,17 @@
 // Numbers keep the literal text exactly as written (json.Number). Strings are
 // fully unescaped. Arrays are never nil, even when empty.
 //
-// Performance: Parse makes a single pass over the input with an index, no
-// io.Reader and no reflection. It copies the input once into a string, and
-// every number and every string without escapes in the result is a substring
-// of that copy, so keys and most values cost no allocation of their own
-// (values still cost one small allocation each to be boxed in an interface).
-// The result therefore keeps the whole copy of the input alive while any of
-// its strings is referenced. Arrays and objects are collected on a pooled
-// scratch stack and allocated once at their final size; a duplicate key is
-// found by comparing it with the object's earlier keys (up to 16 of them) or
-// in a pooled set (beyond), at the moment it is read. The JSON pointer of an
-// error is only built when there is an error.
+// Performance: decoding makes a single pass over the input with an index, no
+// io.Reader and no reflection, into a [Doc]: a flat tape of nodes. It copies
+// the input once into a string, and every number and every string without
+// escapes is a substring of that copy, so keys and most values cost no
+// allocation of their own; a pooled Doc ([GetDoc]) costs that one copy and
+// nothing else. A duplicate key is found by comparing it with the object's
+// earlier keys on the tape (up to 16 of them) or in a pooled set (beyond), at
+// the moment it is read. The JSON pointer of an error is only built when there
+// is an error. [Parse] decodes into a pooled Doc and builds the value from it
+// ([Doc.Value]); its strings keep the copy of the input alive while any of
+// them is referenced.
 package jsonvalue
 
 import (
