@@ -28,17 +28,22 @@ if [[ -z ${KAFKA_BROKERS:-} ]]; then
 	already=false
 	test/kafka/kafka.sh status >/dev/null 2>&1 && already=true
 	eval "$(test/kafka/kafka.sh up)"
-	export KAFKA_BROKERS KAFKA_LOG KAFKA_DIR
+	export KAFKA_BROKERS KAFKA_LOG KAFKA_DIR KAFKA_SASL_SSL_BROKERS KAFKA_TLS_CA
 	$already || started=true
 fi
 cleanup() { if $started; then test/kafka/kafka.sh down >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
 
 # The restart test stops and starts the broker with kafka.sh: only offer it
-# when the broker is the one kafka.sh runs on this machine.
+# when the broker is the one kafka.sh runs on this machine; so with its
+# secured listener (TLS + SASL), unless KAFKA_SASL_SSL_BROKERS names another.
 if [[ $KAFKA_BROKERS == "127.0.0.1:${KAFKA_PORT:-19092}" ]]; then
 	export EVENTGUARD_KAFKA_SCRIPT="$PWD/test/kafka/kafka.sh"
 	export KAFKA_LOG="${KAFKA_LOG:-$(test/kafka/kafka.sh log)}"
+	if [[ -z ${KAFKA_SASL_SSL_BROKERS:-} ]]; then
+		eval "$(test/kafka/kafka.sh env | grep -E '^KAFKA_(SASL_SSL_BROKERS|TLS_CA)=')"
+		export KAFKA_SASL_SSL_BROKERS KAFKA_TLS_CA
+	fi
 else
 	unset EVENTGUARD_KAFKA_SCRIPT
 fi

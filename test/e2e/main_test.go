@@ -99,12 +99,23 @@ type env struct {
 // last lines of eventguard's log and of the broker log are printed.
 func start(t *testing.T, configYAML string) *env {
 	t.Helper()
+	return startWith(t, configYAML, harness.Options{})
+}
+
+// startWith is start with more harness options: o.Brokers, when set,
+// replaces KAFKA_BROKERS as eventguard's brokers (the env's brokers, for
+// reading back, stay KAFKA_BROKERS); o.Env and o.AnyReadiness pass through.
+func startWith(t *testing.T, configYAML string, o harness.Options) *env {
+	t.Helper()
 	brokers := kafkaBrokers(t)
 	if buildErr != nil {
 		t.Fatalf("eventguard binary: %v", buildErr)
 	}
 	dir := t.TempDir()
-	o := harness.Options{Binary: binPath, Brokers: brokers, Dir: dir}
+	o.Binary, o.Dir = binPath, dir
+	if o.Brokers == nil {
+		o.Brokers = brokers
+	}
 	if configYAML != "" {
 		o.Config = filepath.Join(dir, "eventguard.yaml")
 		if err := os.WriteFile(o.Config, []byte(configYAML), 0o644); err != nil {
@@ -119,7 +130,7 @@ func start(t *testing.T, configYAML string) *env {
 		dumpBrokerLog(t)
 		t.Fatalf("start eventguard dev: %v", err)
 	}
-	t.Logf("eventguard dev pid %d ready in %s: http %s, registry %s", sc.Pid(), time.Since(t0).Round(time.Millisecond), sc.HTTP, sc.Registry)
+	t.Logf("eventguard dev pid %d up in %s: http %s, registry %s", sc.Pid(), time.Since(t0).Round(time.Millisecond), sc.HTTP, sc.Registry)
 	t.Cleanup(func() {
 		if err := sc.Stop(30 * time.Second); err != nil {
 			t.Errorf("stop eventguard (SIGTERM must end it with status 0): %v", err)

@@ -9,15 +9,25 @@
 #   kafka.sh down     stop and delete the data dir
 #   kafka.sh status   exit 0 if the broker answers a Metadata request, 1 otherwise
 #   kafka.sh log      print the path of the broker log
+#   kafka.sh env      print the variables below without starting anything
 #   kafka.sh fetch    only fetch the jars and build the probe (CI warm-up)
 #
 # up and start end by printing, on stdout and nothing else:
 #   KAFKA_BROKERS=127.0.0.1:19092
 #   KAFKA_LOG=/tmp/eventguard-kafka-19092/broker.log
 #   KAFKA_DIR=/tmp/eventguard-kafka-19092
+#   KAFKA_SASL_SSL_BROKERS=127.0.0.1:19094
+#   KAFKA_TLS_CA=/tmp/eventguard-kafka-19092/tls/ca.pem
 # so `eval "$(test/kafka/kafka.sh up)"` sets them. Progress goes to stderr.
 #
-# Environment: KAFKA_PORT (19092; the controller listens on KAFKA_PORT+1),
+# Besides PLAINTEXT, the broker has a SASL_SSL listener on KAFKA_PORT+2, as a
+# secured production cluster would: TLS with a self-signed certificate for
+# 127.0.0.1 and localhost (made with the JDK's keytool; KAFKA_TLS_CA is its PEM,
+# the CA a client trusts), SASL PLAIN with the user eventguard /
+# eventguard-secret, and SCRAM-SHA-256/512 for users created through the Admin
+# API (no authorizer: an authenticated user may do anything).
+#
+# Environment: KAFKA_PORT (19092; the controller listens on KAFKA_PORT+1, SASL_SSL on KAFKA_PORT+2),
 # KAFKA_DIR (${TMPDIR:-/tmp}/eventguard-kafka-$KAFKA_PORT), KAFKA_WAIT (seconds to
 # wait for the broker, 90), JAVA (java binary; else $JAVA_HOME/bin/java; else
 # java), KAFKA_HEAP_OPTS (-Xms256m -Xmx1g), KAFKA_JAVA_OPTS (more JVM options),
@@ -33,8 +43,8 @@ root="$(cd "$here/../.." && pwd -P)"
 
 port="${KAFKA_PORT:-19092}"
 wait_s="${KAFKA_WAIT:-90}"
-if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65534)); then
-	echo "kafka.sh: KAFKA_PORT must be a port number below 65535, got '$port'" >&2
+if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65533)); then
+	echo "kafka.sh: KAFKA_PORT must be a port number below 65534, got '$port'" >&2
 	exit 2
 fi
 if ! [[ $wait_s =~ ^[0-9]{1,6}$ ]] || ((wait_s < 1)); then
@@ -42,6 +52,7 @@ if ! [[ $wait_s =~ ^[0-9]{1,6}$ ]] || ((wait_s < 1)); then
 	exit 2
 fi
 cport=$((port + 1))
+sport=$((port + 2))
 brokers="127.0.0.1:$port"
 
 dir="${KAFKA_DIR:-${TMPDIR:-/tmp}/eventguard-kafka-$port}"
@@ -167,6 +178,28 @@ print_env() {
 	echo "KAFKA_BROKERS=$brokers"
 	echo "KAFKA_LOG=$log"
 	echo "KAFKA_DIR=$dir"
+	echo "KAFKA_SASL_SSL_BROKERS=127.0.0.1:$sport"
+	echo "KAFKA_TLS_CA=$dir/tls/ca.pem"
+}
+
+# write_tls makes the broker's key and self-signed certificate once: a PKCS12
+# keystore for the broker and the certificate as PEM for clients.
+write_tls() {
+	[[ -f $dir/tls/broker.p12 && -f $dir/tls/ca.pem ]] && return 0
+	local keytool
+	keytool="$(dirname "$java_bin")/keytool"
+	[[ -x $keytool ]] || keytool=keytool
+	mkdir -p "$dir/tls"
+	rm -f "$dir/tls/broker.p12" "$dir/tls/ca.pem"
+	if ! "$keytool" -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 \
+		-dname "CN=127.0.0.1, O=eventguard test broker" -ext "SAN=IP:127.0.0.1,DNS:localhost" \
+		-keystore "$dir/tls/broker.p12" -storetype PKCS12 -storepass changeit -keypass changeit \
+		>>"$log" 2>&1 ||
+		! "$keytool" -exportcert -rfc -alias broker -keystore "$dir/tls/broker.p12" \
+			-storetype PKCS12 -storepass changeit -file "$dir/tls/ca.pem" >>"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		die "making the broker's TLS certificate with keytool failed (log: $log)"
+	fi
 }
 
 formatted() { [[ -f $dir/data/meta.properties && -f $dir/server.properties ]]; }
@@ -179,12 +212,22 @@ write_config() {
 		process.roles=broker,controller
 		node.id=1
 		controller.quorum.bootstrap.servers=127.0.0.1:$cport
-		listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-		advertised.listeners=PLAINTEXT://127.0.0.1:$port
-		listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+		listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_SSL://127.0.0.1:$sport
+		advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$sport
+		listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 		inter.broker.listener.name=PLAINTEXT
 		controller.listener.names=CONTROLLER
 		log.dirs=$dir/data
+
+		# The secured listener: TLS, then SASL PLAIN or SCRAM.
+		ssl.keystore.type=PKCS12
+		ssl.keystore.location=$dir/tls/broker.p12
+		ssl.keystore.password=changeit
+		ssl.key.password=changeit
+		sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+		listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_eventguard="eventguard-secret";
+		listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+		listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 
 		# One broker: every internal topic has one replica.
 		offsets.topic.replication.factor=1
@@ -248,12 +291,15 @@ format_storage() {
 
 launch() {
 	local p
-	for p in "$port" "$cport"; do
+	for p in "$port" "$cport" "$sport"; do
 		if port_busy "$p"; then
 			die "127.0.0.1:$p is already in use by another process (not the broker of $dir); stop it or set KAFKA_PORT"
 		fi
 	done
-	write_log4j
+	# The configuration is written again at every start, so data made by an
+	# older kafka.sh gets the current listeners.
+	write_tls
+	write_config
 	echo "=== kafka.sh start $(date -u +%FT%TZ) (Kafka $KAFKA_VERSION) ===" >>"$log"
 	local heap opts=()
 	heap="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
@@ -403,6 +449,7 @@ stop) cmd_stop ;;
 down) cmd_down ;;
 status) cmd_status ;;
 log) echo "$log" ;;
+env) print_env ;;
 fetch)
 	ensure_jars
 	ensure_kwait

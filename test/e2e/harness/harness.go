@@ -111,6 +111,9 @@ type Options struct {
 	Env []string
 	// ReadyTimeout bounds the wait for /readyz. Default: 60s.
 	ReadyTimeout time.Duration
+	// AnyReadiness returns as soon as /readyz answers at all, 200 or 503:
+	// for a sidecar that is expected not to become ready.
+	AnyReadiness bool
 }
 
 // Sidecar is one running `eventguard dev` process.
@@ -227,7 +230,7 @@ func start(ctx context.Context, o Options, attempt int) (*Sidecar, error) {
 		close(s.done)
 	}()
 
-	if err := s.waitReady(ctx, o.ReadyTimeout); err != nil {
+	if err := s.waitReady(ctx, o.ReadyTimeout, o.AnyReadiness); err != nil {
 		s.Kill()
 		log := Tail(s.LogPath, 40)
 		if strings.Contains(log, "address already in use") {
@@ -238,9 +241,9 @@ func start(ctx context.Context, o Options, attempt int) (*Sidecar, error) {
 	return s, nil
 }
 
-// waitReady polls /readyz until it answers 200, the process exits, or
-// timeout passes.
-func (s *Sidecar) waitReady(ctx context.Context, timeout time.Duration) error {
+// waitReady polls /readyz until it answers 200 (or, with anyStatus, 503 too), the
+// process exits, or timeout passes.
+func (s *Sidecar) waitReady(ctx context.Context, timeout time.Duration, anyStatus bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hc := &http.Client{Timeout: 2 * time.Second}
@@ -253,7 +256,7 @@ func (s *Sidecar) waitReady(ctx context.Context, timeout time.Duration) error {
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || anyStatus && resp.StatusCode == http.StatusServiceUnavailable {
 				return nil
 			}
 			last = fmt.Sprintf("%d %s", resp.StatusCode, bytes.TrimSpace(body))
