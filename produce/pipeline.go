@@ -53,6 +53,12 @@ type Record struct {
 	SchemaID int
 	// SchemaVersion pins a subject version; 0 means the latest.
 	SchemaVersion int
+	// Doc, when set, is Value already decoded by the transport
+	// (jsonvalue.Doc.ParseIn over the request body, in the same pass that
+	// found the value's end); the pipeline validates it instead of decoding
+	// Value again, and gives it back to jsonvalue's pool. nil: the pipeline
+	// decodes Value.
+	Doc *jsonvalue.Doc
 }
 
 // Request is one produce call.
@@ -458,12 +464,17 @@ func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo ma
 	}
 
 	start := time.Now()
-	doc := jsonvalue.GetDoc()
-	defer jsonvalue.PutDoc(doc)
-	if err := doc.Parse(r.Value, jsonvalue.Limits{}); err != nil {
-		f := validate.Malformed(err)
-		return nil, "", &RecordError{Kind: KindInvalid, Code: f.Code, Message: f.Message, Violations: f.Violations}
+	doc := r.Doc
+	r.Doc = nil
+	if doc == nil {
+		doc = jsonvalue.GetDoc()
+		if err := doc.Parse(r.Value, jsonvalue.Limits{}); err != nil {
+			jsonvalue.PutDoc(doc)
+			f := validate.Malformed(err)
+			return nil, "", &RecordError{Kind: KindInvalid, Code: f.Code, Message: f.Message, Violations: f.Violations}
+		}
 	}
+	defer jsonvalue.PutDoc(doc)
 
 	typ := ""
 	if t.SubjectStrategy != config.StrategyTopic {

@@ -5,18 +5,24 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
 	"github.com/eventguard/eventguard/produce"
 )
 
 // decodeRequest parses a produce request body in one pass without
-// reflection. Each record's value is kept as the raw bytes sent (a sub-slice
-// of body, never copied here); it is parsed strictly, once, by the pipeline.
-// Envelope mistakes (unknown or duplicate fields, wrong types) are reported
-// with their path and byte offset; the message is "" on success.
+// reflection. Each record's value is decoded strictly where it stands
+// (jsonvalue.Doc.ParseIn, into Record.Doc, for the pipeline to validate)
+// and kept as the raw bytes sent (a sub-slice of body); a value that is not
+// strict JSON is only delimited here, and the pipeline reports it for that
+// record alone. Envelope mistakes (unknown or duplicate fields, wrong types)
+// are reported with their path and byte offset; the message is "" on
+// success.
 func decodeRequest(body []byte) (*produce.Request, string) {
-	d := &reqDecoder{b: body}
+	// One copy of the body that the decoded values' strings share (the
+	// body itself goes back to a pool).
+	d := &reqDecoder{b: body, s: string(body)}
 	req, err := d.request()
 	if err != nil {
 		return nil, "request body is not a valid produce request: " + err.Error()
@@ -26,6 +32,7 @@ func decodeRequest(body []byte) (*produce.Request, string) {
 
 type reqDecoder struct {
 	b []byte
+	s string // string(b)
 	i int
 }
 
@@ -284,7 +291,15 @@ func (d *reqDecoder) record(rec *produce.Record, idx int) error {
 			}
 			rec.Key = clone(rec.Key)
 		case 1: // value
+			d.ws()
 			start := d.i
+			doc := jsonvalue.GetDoc()
+			if end, perr := doc.ParseIn(d.s, d.b, start, jsonvalue.Limits{}); perr == nil {
+				rec.Value, rec.Doc = d.b[start:end:end], doc
+				d.i = end
+				break
+			}
+			jsonvalue.PutDoc(doc)
 			if err := d.skip(fat); err != nil {
 				return err
 			}
@@ -421,7 +436,11 @@ func (d *reqDecoder) rawStr(at where) ([]byte, error) {
 		switch c := d.b[d.i]; {
 		case c == '"':
 			d.i++
-			return d.b[start+1 : d.i-1], nil
+			if b := d.b[start+1 : d.i-1]; utf8.Valid(b) {
+				return b, nil
+			}
+			d.i = start
+			return nil, d.fail(at, "is not valid UTF-8")
 		case c == '\\':
 			d.i = start
 			s, err := d.str(at)
@@ -447,7 +466,11 @@ func (d *reqDecoder) str(at where) (string, error) {
 		case c == '"':
 			d.i++
 			if !escaped {
-				return string(d.b[start+1 : d.i-1]), nil
+				if b := d.b[start+1 : d.i-1]; utf8.Valid(b) {
+					return string(b), nil
+				}
+				d.i = start
+				return "", d.fail(at, "is not valid UTF-8")
 			}
 			v, err := jsonvalue.Parse(d.b[start:d.i], jsonvalue.Limits{})
 			if err != nil {

@@ -2,8 +2,11 @@ package proxy
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/eventguard/eventguard/internal/jsonvalue"
 )
 
 func TestDecodeRequest(t *testing.T) {
@@ -69,6 +72,9 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"records":[{"value":1}]`, `ends early`},
 		{`{"records":[{"key":"a` + "\x01" + `","value":1}]}`, `raw control character`},
 		{`{"records":[{"key":"\x","value":1}]}`, `records[0].key is not a valid JSON string`},
+		{"{\"records\":[{\"key\":\"\xf2\",\"value\":1}]}", `records[0].key is not valid UTF-8`},
+		{"{\"records\":[{\"value\":1,\"headers\":{\"h\":\"\xff\"}}]}", `records[0].headers.h is not valid UTF-8`},
+		{"{\"records\":[{\"value\":1,\"id\":\"a\xc3\"}]}", `records[0].id is not valid UTF-8`},
 		{`{"records":[{"value":1}]}}`, `has data after the JSON object`},
 		{`{"records":[{"value":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}]}`, "nests deeper than 256"},
 	} {
@@ -95,6 +101,15 @@ func FuzzDecodeRequest(f *testing.F) {
 				Key   *string         `json:"key"`
 				Value json.RawMessage `json:"value"`
 			} `json:"records"`
+		}
+		for i, r := range req.Records {
+			// A value decoded in place is the value its bytes hold.
+			if r.Doc != nil {
+				want, err := jsonvalue.Parse(r.Value, jsonvalue.Limits{})
+				if err != nil || !reflect.DeepEqual(r.Doc.Value(0), want) {
+					t.Fatalf("record %d: decoded in place as %#v, its bytes %q give %#v, %v", i, r.Doc.Value(0), r.Value, want, err)
+				}
+			}
 		}
 		for _, r := range req.Records {
 			if !json.Valid(r.Value) {

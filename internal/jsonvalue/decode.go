@@ -67,23 +67,37 @@ var stringStop = func() (t [256]bool) {
 
 // parse appends data's value to nodes and returns the tape.
 func (d *decoder) parse(data []byte, lim Limits, nodes []Node) ([]Node, *Error) {
-	d.data, d.i, d.depth, d.lim, d.nodes = data, 0, 0, lim, nodes
 	if len(data) > maxInput {
 		return nodes, d.fail(CodeSyntax, 0, "input of "+strconv.Itoa(len(data))+" bytes is larger than 2 GiB")
 	}
-	d.s = string(data)
-	d.skipWS()
-	if d.i >= len(d.data) {
-		return d.nodes, d.fail(CodeEmpty, d.i, "no value: input is empty or only whitespace")
+	nodes, end, err := d.parseIn(data, string(data), 0, lim, nodes)
+	if err != nil {
+		return nodes, err
 	}
-	if err := d.value(); err != nil {
-		return d.nodes, err
-	}
+	d.i = end
 	d.skipWS()
 	if d.i < len(d.data) {
 		return d.nodes, d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" after top-level value")
 	}
 	return d.nodes, nil
+}
+
+// parseIn appends the value at data[off:] (after white space) to nodes and
+// returns the offset just past it. s holds the same bytes as data: the
+// strings on the tape are substrings of it.
+func (d *decoder) parseIn(data []byte, s string, off int, lim Limits, nodes []Node) ([]Node, int, *Error) {
+	d.data, d.s, d.i, d.depth, d.lim, d.nodes = data, s, off, 0, lim, nodes
+	if len(data) > maxInput {
+		return nodes, 0, d.fail(CodeSyntax, 0, "input of "+strconv.Itoa(len(data))+" bytes is larger than 2 GiB")
+	}
+	d.skipWS()
+	if d.i >= len(d.data) {
+		return d.nodes, 0, d.fail(CodeEmpty, d.i, "no value: input is empty or only whitespace")
+	}
+	if err := d.value(); err != nil {
+		return d.nodes, 0, err
+	}
+	return d.nodes, d.i, nil
 }
 
 // maxInput is the largest input: node indexes are int32, and every node

@@ -67,6 +67,31 @@ func (d *Doc) Parse(data []byte, lim Limits) error {
 	return nil
 }
 
+// ParseIn decodes the JSON value that starts at data[off] (after optional
+// white space) into d, replacing what d held, with the checks of [Parse], and
+// returns the offset just past the value; what follows it is not looked at.
+// src must hold the same bytes as data (string(data), made once by the caller
+// for many values, such as the records of one request): the strings of d are
+// substrings of it, so decoding copies nothing. Error offsets count from the
+// start of data.
+func (d *Doc) ParseIn(src string, data []byte, off int, lim Limits) (end int, err error) {
+	if len(src) != len(data) || off < 0 || off > len(data) {
+		panic("jsonvalue: ParseIn: src and data differ in length, or off is out of range")
+	}
+	dec := getDecoder()
+	nodes, end, perr := dec.parseIn(data, src, off, lim.withDefaults(), d.Nodes[:0])
+	d.Nodes = nodes
+	if perr != nil {
+		perr.Pointer = renderPointer(dec.segs)
+		putDecoder(dec)
+		clear(d.Nodes)
+		d.Nodes = d.Nodes[:0]
+		return 0, perr
+	}
+	putDecoder(dec)
+	return end, nil
+}
+
 // ParseDoc decodes data into a new Doc (see [Doc.Parse]).
 func ParseDoc(data []byte, lim Limits) (*Doc, error) {
 	d := new(Doc)

@@ -2,6 +2,7 @@ package jsonvalue
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -96,4 +97,65 @@ func TestDocReuse(t *testing.T) {
 	if len(d.Nodes) != 0 {
 		t.Errorf("after an error the Doc holds %d nodes", len(d.Nodes))
 	}
+}
+
+// TestDocParseIn: values inside a larger text decode as the same text on
+// its own would, sharing the caller's string, and end where they end.
+func TestDocParseIn(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"records":[{"value": {"a":[1,"x\u00e9"],"b":null} },{"value":7},{"value":"s"},{"value":{"a":1,"a":2}},{"value":[1,]}]}`)
+	src := string(body)
+	var d Doc
+	tests := []struct {
+		off     int
+		want    string
+		errCode string
+	}{
+		{strings.Index(src, `"value":`) + len(`"value":`), `{"a":[1,"x\u00e9"],"b":null}`, ""},
+		{strings.Index(src, `7`), `7`, ""},
+		{strings.Index(src, `"s"`), `"s"`, ""},
+		{strings.Index(src, `{"a":1,"a":2}`), "", CodeDuplicateKey},
+		{strings.Index(src, `[1,]`), "", CodeSyntax},
+		{len(src), "", CodeEmpty},
+	}
+	for _, tt := range tests {
+		end, err := d.ParseIn(src, body, tt.off, Limits{})
+		if tt.errCode != "" {
+			if e, ok := err.(*Error); !ok || e.Code != tt.errCode {
+				t.Errorf("at %d: err %v, want %s", tt.off, err, tt.errCode)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("at %d: %v", tt.off, err)
+			continue
+		}
+		text := strings.TrimSpace(src[tt.off:end])
+		want, _ := Parse([]byte(tt.want), Limits{})
+		if text != tt.want || !reflect.DeepEqual(d.Value(0), want) {
+			t.Errorf("at %d: text %q value %#v, want %q", tt.off, text, d.Value(0), tt.want)
+		}
+	}
+}
+
+// FuzzParseIn: whatever ParseIn accepts at an offset, Parse accepts on its
+// own, with the same value.
+func FuzzParseIn(f *testing.F) {
+	f.Add([]byte(`[{"a":1}, 2, "x"]`), uint16(1))
+	f.Add([]byte(`{"value": {"k":[true,false,null]} }`), uint16(9))
+	f.Fuzz(func(t *testing.T, data []byte, at uint16) {
+		off := int(at) % (len(data) + 1)
+		var d Doc
+		end, err := d.ParseIn(string(data), data, off, Limits{})
+		if err != nil {
+			return
+		}
+		want, err := Parse(data[off:end], Limits{})
+		if err != nil {
+			t.Fatalf("ParseIn accepted %q at %d..%d, Parse refuses it: %v", data, off, end, err)
+		}
+		if !reflect.DeepEqual(d.Value(0), want) {
+			t.Fatalf("%q at %d: %#v, Parse gives %#v", data, off, d.Value(0), want)
+		}
+	})
 }
