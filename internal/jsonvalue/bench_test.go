@@ -16,6 +16,8 @@ func readFile(name string) ([]byte, error) { return os.ReadFile(name) }
 var benchDocs = []struct{ name, file string }{
 	{"small", "testdata/valid/pet_weight_updated.json"},
 	{"1KB", "testdata/valid/pet_weight_updated_padded.json"},
+	// The real-broker benchmark's event: 13 items, many short strings.
+	{"orders-1KB", "../../examples/contracts/orders-OrderPlaced/1/valid/large-13-items.json"},
 }
 
 func benchEach(b *testing.B, fn func(b *testing.B, data []byte)) {

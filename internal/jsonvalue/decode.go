@@ -2,6 +2,7 @@ package jsonvalue
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -28,8 +29,9 @@ type decoder struct {
 	depth int
 	lim   Limits
 
-	nodes []Node // the tape being built (the Doc's, reused)
-	buf   []byte // scratch for unescaping a string
+	nodes []Node   // the tape being built (the Doc's, reused)
+	keys  []string // scratch stack of the open objects' keys, for duplicates
+	buf   []byte   // scratch for unescaping a string
 
 	sets     []map[string]struct{} // key sets of the open large objects, innermost last
 	setsUsed int
@@ -48,6 +50,8 @@ func putDecoder(d *decoder) {
 		d.releaseSet()
 	}
 	d.data, d.s, d.nodes = nil, "", nil
+	clear(d.keys) // after an error the abandoned levels are still on it
+	d.keys = d.keys[:0]
 	clear(d.segs)
 	d.segs = d.segs[:0]
 	if cap(d.buf) > maxPooledBuf {
@@ -273,8 +277,9 @@ func (d *decoder) object() *Error {
 		return nil
 	}
 	// Up to smallObject members a new key is checked against the earlier
-	// ones, walking the tape; past that, against a pooled set.
+	// ones on the key stack; past that, against a pooled set.
 	var seen map[string]struct{}
+	base := len(d.keys)
 	for {
 		if d.data[d.i] != '"' {
 			return d.fail(CodeSyntax, d.i, "invalid character "+quoteByte(d.data[d.i])+" looking for object key string")
@@ -290,8 +295,8 @@ func (d *decoder) object() *Error {
 			seen[k] = struct{}{}
 			dup = len(seen) == l
 		} else {
-			for j := at + 1; j < len(d.nodes); j = int(d.nodes[j+1].End) {
-				if d.nodes[j].Str == k {
+			for _, e := range d.keys[base:] {
+				if e == k {
 					dup = true
 					break
 				}
@@ -315,6 +320,9 @@ func (d *decoder) object() *Error {
 			return d.eof("in object")
 		}
 		d.leaf(KindString, k)
+		if seen == nil {
+			d.keys = append(d.keys, k)
+		}
 		if err := d.value(); err != nil {
 			d.segs = append(d.segs, k)
 			return err
@@ -322,8 +330,8 @@ func (d *decoder) object() *Error {
 		n++
 		if seen == nil && n == smallObject {
 			seen = d.getSet()
-			for j := at + 1; j < len(d.nodes); j = int(d.nodes[j+1].End) {
-				seen[d.nodes[j].Str] = struct{}{}
+			for _, e := range d.keys[base:] {
+				seen[e] = struct{}{}
 			}
 		}
 		d.skipWS()
@@ -351,6 +359,8 @@ func (d *decoder) object() *Error {
 	if seen != nil {
 		d.releaseSet()
 	}
+	clear(d.keys[base:])
+	d.keys = d.keys[:base]
 	d.nodes[at].Len, d.nodes[at].End = int32(n), int32(len(d.nodes))
 	d.depth--
 	return nil
@@ -388,36 +398,42 @@ const (
 	msb = 0x8080808080808080
 )
 
-// hasStop reports whether any of the eight bytes in x is a stringStop byte:
-// one with the high bit set, one below 0x20, a quote or a backslash. It uses
-// the SWAR test for a byte below n, (x - n*lsb) &^ x & msb, which is exact
-// (as a whole, not per byte) when no byte has its high bit set; and when one
-// has, the answer is true anyway.
-func hasStop(x uint64) bool {
+// stopMask has the high bit set in the byte of x (little endian: the first
+// byte of input is the lowest) that is the first stringStop byte: one with
+// the high bit set, one below 0x20, a quote or a backslash; 0 when there is
+// none. It uses the SWAR test for a byte below n, (x - n*lsb) &^ x & msb: a
+// borrow can mark bytes above a true match, never below the first one, so
+// the lowest marked byte is exact; the bytes above it are not looked at.
+func stopMask(x uint64) uint64 {
 	q := x ^ '"'*lsb
 	b := x ^ '\\'*lsb
-	return (x|(x-0x20*lsb)&^x|(q-lsb)&^q|(b-lsb)&^b)&msb != 0
+	return (x | (x-0x20*lsb)&^x | (q-lsb)&^q | (b-lsb)&^b) & msb
 }
 
-// str decodes the string whose opening quote is at d.i.
+// str decodes the string whose opening quote is at d.i. It jumps eight
+// bytes at a time to the next byte that needs a look (stopMask), so a
+// string of plain ASCII costs a load and a few operations per eight bytes.
 func (d *decoder) str() (string, *Error) {
 	start := d.i
 	data := d.data
 	i := start + 1
-	for i < len(data) {
-		// Skip eight plain bytes at a time while there are eight.
-		for i+8 <= len(data) && !hasStop(binary.LittleEndian.Uint64(data[i:])) {
-			i += 8
+	for {
+		if i+8 <= len(data) {
+			m := stopMask(binary.LittleEndian.Uint64(data[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(data) && !stringStop[data[i]] {
+				i++
+			}
+			if i >= len(data) {
+				return "", d.fail(CodeSyntax, start, "unterminated string")
+			}
 		}
-		if i >= len(data) {
-			break
-		}
-		c := data[i]
-		if !stringStop[c] {
-			i++
-			continue
-		}
-		switch {
+		switch c := data[i]; {
 		case c == '"':
 			d.i = i + 1
 			return d.s[start+1 : i], nil
@@ -433,7 +449,6 @@ func (d *decoder) str() (string, *Error) {
 			i += size
 		}
 	}
-	return "", d.fail(CodeSyntax, start, "unterminated string")
 }
 
 func (d *decoder) controlChar(i int) *Error {

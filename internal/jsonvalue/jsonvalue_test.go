@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -424,7 +425,7 @@ func TestParseAfterErrorAndConcurrently(t *testing.T) {
 	wg.Wait()
 }
 
-func TestHasStop(t *testing.T) {
+func TestStopMask(t *testing.T) {
 	// Every byte value in every lane, among plain neighbours.
 	for lane := range 8 {
 		for c := range 256 {
@@ -437,8 +438,12 @@ func TestHasStop(t *testing.T) {
 			for i := 7; i >= 0; i-- {
 				x = x<<8 | uint64(w[i])
 			}
-			if got := hasStop(x); got != stringStop[c] {
-				t.Fatalf("hasStop(lane %d = %#02x) = %v, want %v", lane, c, got, stringStop[c])
+			want := 8 // no stop byte
+			if stringStop[c] {
+				want = lane
+			}
+			if got := firstStop(x); got != want {
+				t.Fatalf("stopMask(lane %d = %#02x): first stop at %d, want %d", lane, c, got, want)
 			}
 		}
 	}
@@ -455,10 +460,22 @@ func TestHasStop(t *testing.T) {
 				for i := 7; i >= 0; i-- {
 					x = x<<8 | uint64(w[i])
 				}
-				if got, want := hasStop(x), stringStop[a] || stringStop[b]; got != want {
-					t.Fatalf("hasStop(%#02x,%#02x at %d) = %v, want %v", a, b, lane, got, want)
+				want := 8
+				switch {
+				case stringStop[a]:
+					want = lane
+				case stringStop[b]:
+					want = lane + 1
+				}
+				if got := firstStop(x); got != want {
+					t.Fatalf("stopMask(%#02x,%#02x at %d): first stop at %d, want %d", a, b, lane, got, want)
 				}
 			}
 		}
 	}
+}
+
+// firstStop is the lane of stopMask's lowest marked byte, 8 for none.
+func firstStop(x uint64) int {
+	return bits.TrailingZeros64(stopMask(x)) >> 3
 }
