@@ -50,7 +50,9 @@ func putDecoder(d *decoder) {
 		d.releaseSet()
 	}
 	d.data, d.s, d.nodes = nil, "", nil
-	clear(d.keys) // after an error the abandoned levels are still on it
+	// Drop the keys (substrings of the input) once per decode, not per
+	// object: an object only truncates the stack.
+	clear(d.keys[:cap(d.keys)])
 	d.keys = d.keys[:0]
 	clear(d.segs)
 	d.segs = d.segs[:0]
@@ -359,7 +361,6 @@ func (d *decoder) object() *Error {
 	if seen != nil {
 		d.releaseSet()
 	}
-	clear(d.keys[base:])
 	d.keys = d.keys[:base]
 	d.nodes[at].Len, d.nodes[at].End = int32(n), int32(len(d.nodes))
 	d.depth--

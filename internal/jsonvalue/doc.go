@@ -110,12 +110,14 @@ var docPool = sync.Pool{New: func() any { return new(Doc) }}
 // nothing refers to its nodes.
 func GetDoc() *Doc { return docPool.Get().(*Doc) }
 
-// PutDoc returns d to the pool. Strings taken from d stay valid.
+// PutDoc returns d to the pool. Strings taken from d stay valid. The tape is
+// not cleared (that costs a write barrier per string while the collector
+// runs): a pooled Doc keeps the copy of its last input alive until it is
+// reused or the pool lets it go at a garbage collection.
 func PutDoc(d *Doc) {
 	if cap(d.Nodes) > maxPooledNodes {
 		return
 	}
-	clear(d.Nodes) // drop the strings, so the pool does not keep the input alive
 	d.Nodes = d.Nodes[:0]
 	docPool.Put(d)
 }
