@@ -55,11 +55,16 @@ type Doc struct {
 func (d *Doc) Parse(data []byte, lim Limits) error {
 	dec := getDecoder()
 	nodes, err := dec.parse(data, lim.withDefaults(), d.Nodes[:0])
+	return d.keep(dec, nodes, err)
+}
+
+// keep stores the tape dec built and gives dec back; after an error it
+// leaves d empty and completes the error's pointer.
+func (d *Doc) keep(dec *decoder, nodes []Node, err *Error) error {
 	d.Nodes = nodes
 	if err != nil {
 		err.Pointer = renderPointer(dec.segs)
 		putDecoder(dec)
-		clear(d.Nodes)
 		d.Nodes = d.Nodes[:0]
 		return err
 	}
@@ -80,15 +85,9 @@ func (d *Doc) ParseIn(src string, data []byte, off int, lim Limits) (end int, er
 	}
 	dec := getDecoder()
 	nodes, end, perr := dec.parseIn(data, src, off, lim.withDefaults(), d.Nodes[:0])
-	d.Nodes = nodes
-	if perr != nil {
-		perr.Pointer = renderPointer(dec.segs)
-		putDecoder(dec)
-		clear(d.Nodes)
-		d.Nodes = d.Nodes[:0]
-		return 0, perr
+	if err := d.keep(dec, nodes, perr); err != nil {
+		return 0, err
 	}
-	putDecoder(dec)
 	return end, nil
 }
 
