@@ -60,6 +60,22 @@ var ErrRejected = errors.New("rejected by the app")
 // attempts as usual.
 var ErrAppUnavailable = errors.New("the app is not reachable")
 
+// RetryDelayer is implemented by delivery errors that carry the wait the
+// app asked for before the next attempt (HTTP Retry-After). The partition
+// waits the longer of that and its backoff, at most retry.max_backoff.
+type RetryDelayer interface {
+	RetryDelay() time.Duration
+}
+
+// retryDelay returns the wait err asks for, or 0.
+func retryDelay(err error) time.Duration {
+	var rd RetryDelayer
+	if errors.As(err, &rd) {
+		return max(rd.RetryDelay(), 0)
+	}
+	return 0
+}
+
 // Rejected returns an error wrapping ErrRejected with the app's reason.
 func Rejected(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRejected, fmt.Sprintf(format, args...))

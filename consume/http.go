@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,7 +51,8 @@ const maxErrorBody = 512
 // HTTPDeliverer POSTs each record to the app: the JSON value as the body,
 // the metadata in Eventguard-* headers, and the consume span's trace context
 // in traceparent/tracestate. A 2xx answer means delivered; 408, 429, any
-// other non-4xx answer, a connection error or a timeout is retried; any
+// other non-4xx answer, a connection error or a timeout is retried (after
+// the app's Retry-After, when it sends one, up to retry.max_backoff); any
 // other 4xx is final (ErrRejected). Redirects are not followed.
 type HTTPDeliverer struct {
 	url    string
@@ -129,7 +131,7 @@ func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
 		return Rejected("%s answered HTTP %d%s", h.url, code, bodyHint(resp.Body))
 	default:
-		return &StatusError{URL: h.url, Code: code, Body: bodyHint(resp.Body)}
+		return &StatusError{URL: h.url, Code: code, Body: bodyHint(resp.Body), RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 }
 
@@ -139,10 +141,36 @@ type StatusError struct {
 	Code int
 	// Body is the start of the answer's body, prefixed with ": ", or "".
 	Body string
+	// RetryAfter is the wait the app asked for in a Retry-After header;
+	// 0 when it sent none (or one that could not be read).
+	RetryAfter time.Duration
 }
 
 func (e *StatusError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("deliver to %s: HTTP %d%s (Retry-After %s)", e.URL, e.Code, e.Body, e.RetryAfter)
+	}
 	return fmt.Sprintf("deliver to %s: HTTP %d%s", e.URL, e.Code, e.Body)
+}
+
+// RetryDelay is the app's Retry-After.
+func (e *StatusError) RetryDelay() time.Duration { return e.RetryAfter }
+
+// parseRetryAfter reads a Retry-After value (RFC 9110 §10.2.3): a number of
+// seconds, or an HTTP date, counted from now. Anything else, or a time in
+// the past, is 0.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 func bodyHint(r io.Reader) string {

@@ -77,3 +77,41 @@ func TestHeaderKey(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfter: the app's Retry-After, in seconds or as an HTTP date, is
+// carried on the retried error; anything unreadable or past is none.
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		value string
+		want  time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"7", 7 * time.Second},
+		{" 120 ", 2 * time.Minute},
+		{"-1", 0},
+		{"1.5", 0},
+		{"soon", 0},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+		{"99999999999", 0}, // beyond 32 bits of seconds: unreadable
+	} {
+		if got := parseRetryAfter(tc.value, now); got != tc.want {
+			t.Errorf("Retry-After %q = %s, want %s", tc.value, got, tc.want)
+		}
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	err := NewHTTPDeliverer(srv.URL, nil).Deliver(context.Background(), &Delivery{Value: []byte(`{}`)})
+	if d := retryDelay(err); d != 3*time.Second || !strings.Contains(err.Error(), "Retry-After 3s") {
+		t.Errorf("429 with Retry-After 3: delay %s, error %v", d, err)
+	}
+	if d := retryDelay(errors.New("plain")); d != 0 {
+		t.Errorf("an error without a delay asks for %s", d)
+	}
+}

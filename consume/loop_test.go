@@ -693,3 +693,61 @@ func TestHTTPDelivererUnreachable(t *testing.T) {
 		t.Fatalf("503 from the app: %v, want a retryable error that is not ErrAppUnavailable", err)
 	}
 }
+
+// retryAfterDeliverer answers the first delivery of every record with a
+// retried error asking for a wait, then hands over to next; it notes when
+// each attempt came.
+type retryAfterDeliverer struct {
+	mu    sync.Mutex
+	delay time.Duration
+	at    map[int64][]time.Time
+	next  Deliverer
+}
+
+func (r *retryAfterDeliverer) Deliver(ctx context.Context, d *Delivery) error {
+	r.mu.Lock()
+	r.at[d.Offset] = append(r.at[d.Offset], time.Now())
+	first := d.Attempt == 1
+	r.mu.Unlock()
+	if first {
+		return &StatusError{URL: "test", Code: http.StatusServiceUnavailable, RetryAfter: r.delay}
+	}
+	return r.next.Deliver(ctx, d)
+}
+
+// TestRetryAfterHonoured: an app asking for 400 ms gets the record again
+// no sooner (the backoff alone would be 10 ms); one asking for an hour gets
+// it after retry.max_backoff, not an hour.
+func TestRetryAfterHonoured(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		delay    time.Duration
+		maxWait  time.Duration // retry.max_backoff
+		minSpace time.Duration
+	}{
+		{"shorter than max_backoff", 400 * time.Millisecond, 5 * time.Second, 400 * time.Millisecond},
+		{"capped by max_backoff", time.Hour, 300 * time.Millisecond, 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, map[string]int32{"pets": 1, "pets.dlq": 1})
+			e.produce(rec("pets", 0, "a", framed(1, valid(1))))
+			s := e.sub("retry-after", "pets")
+			s.Retry.MaxBackoff = tc.maxWait
+			rd := &retryAfterDeliverer{delay: tc.delay, at: map[int64][]time.Time{}, next: NewHTTPDeliverer(e.sink.srv.URL, nil)}
+			e.start(s, func(o *Options) { o.Deliverer = rd })
+			ds := e.sink.waitN(1, 20*time.Second)
+			if ds[0].Attempt != 2 {
+				t.Errorf("delivered on attempt %d, want 2", ds[0].Attempt)
+			}
+			rd.mu.Lock()
+			at := rd.at[0]
+			rd.mu.Unlock()
+			if len(at) != 2 {
+				t.Fatalf("%d attempts, want 2", len(at))
+			}
+			if space := at[1].Sub(at[0]); space < tc.minSpace {
+				t.Errorf("second attempt %s after the first, want at least %s", space, tc.minSpace)
+			}
+		})
+	}
+}

@@ -367,7 +367,10 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 		}
 		l.o.Observer.Retried(labels, attempt)
 		l.log.Debug("delivery failed; retrying", "topic", p.topic, "partition", p.part, "offset", r.Offset, "attempt", attempt, "error", err)
-		if !sleep(p.soft, l.backoff(attempt)) {
+		// The app's Retry-After, when longer than the backoff, up to
+		// retry.max_backoff.
+		wait := max(l.backoff(attempt), min(retryDelay(err), l.sub.Retry.MaxBackoff))
+		if !sleep(p.soft, wait) {
 			return true
 		}
 	}
