@@ -322,12 +322,19 @@ type countingObserver struct {
 	mu           sync.Mutex
 	delivered    int
 	retried      int
+	validated    int
 	deadLettered map[string]int
 }
 
 func (o *countingObserver) Delivered(Labels, int, time.Duration) {
 	o.mu.Lock()
 	o.delivered++
+	o.mu.Unlock()
+}
+
+func (o *countingObserver) Validated(time.Duration) {
+	o.mu.Lock()
+	o.validated++
 	o.mu.Unlock()
 }
 

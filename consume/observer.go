@@ -25,6 +25,9 @@ type Observer interface {
 	// DeadLettered: the record's dead-letter copy was acknowledged by the
 	// broker; reason is a dlq reason code.
 	DeadLettered(l Labels, reason string)
+	// Validated: a record's payload was parsed and checked against its
+	// schema (valid or not) in d, the schema lookup included.
+	Validated(d time.Duration)
 }
 
 // NopObserver ignores every outcome.
@@ -38,5 +41,8 @@ func (NopObserver) Retried(Labels, int) {}
 
 // DeadLettered does nothing.
 func (NopObserver) DeadLettered(Labels, string) {}
+
+// Validated does nothing.
+func (NopObserver) Validated(time.Duration) {}
 
 var _ Observer = NopObserver{}

@@ -270,8 +270,12 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 
 	var err error
 	for wait := 1; ; wait++ {
+		t0 := time.Now()
 		res, err = l.check.Check(ctx, r.Value, p.subject)
 		if err == nil {
+			if res.Schema != nil {
+				l.o.Observer.Validated(time.Since(t0))
+			}
 			break
 		}
 		// Not the record's fault: wait for the registry, then ask again.

@@ -186,7 +186,10 @@ func NewMetrics(reg prometheus.Registerer, o MetricsOptions) (*Metrics, error) {
 		}
 	}
 	m.buildInfo.WithLabelValues(orUnknown(o.Version), orUnknown(o.Commit), orUnknown(o.GoVersion)).Set(1)
-	m.validated = map[string]prometheus.Observer{DirectionProduce: m.validation.WithLabelValues(DirectionProduce)}
+	m.validated = map[string]prometheus.Observer{
+		DirectionProduce: m.validation.WithLabelValues(DirectionProduce),
+		DirectionConsume: m.validation.WithLabelValues(DirectionConsume),
+	}
 	// Families that are only ever incremented show up from the start, at
 	// zero, for the label values known up front.
 	for _, t := range []string{"http", "grpc"} {

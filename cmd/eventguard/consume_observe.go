@@ -102,6 +102,14 @@ func (o *consumeObserver) DeadLettered(l consume.Labels, reason string) {
 	}
 }
 
+// Validated observes a consumed record's validation time.
+func (o *consumeObserver) Validated(d time.Duration) {
+	o.m.Validated(telemetry.DirectionConsume, d)
+	if o.next != nil {
+		o.next.Validated(d)
+	}
+}
+
 // observedDeliverer wraps the delivery to the app: a client span whose
 // context the transport hands to the app, the attempt's time and result,
 // and on success the end-to-end lag from the record's timestamp.

@@ -173,6 +173,8 @@ func TestConsumeObservability(t *testing.T) {
 	wantMetric(t, fams, telemetry.MetricDeprecated, dep("weight-analytics"), 1)
 	wantMetric(t, fams, telemetry.MetricDeprecated, dep("vet-alerts"), 1)
 	wantMetric(t, fams, telemetry.MetricConsumeLag, map[string]string{"topic": "pets", "group": "weight-analytics"}, 3)
+	// Every record in wire format with a known schema, in each group.
+	wantMetric(t, fams, telemetry.MetricValidation, map[string]string{"direction": "consume"}, 8)
 	wantMetric(t, fams, telemetry.MetricConsumeLag, map[string]string{"topic": "pets", "group": "vet-alerts"}, 4)
 	wantMetric(t, fams, telemetry.MetricDeliveryDuration, map[string]string{"group": "weight-analytics", "result": "ok"}, 3)
 	wantMetric(t, fams, telemetry.MetricDeliveryDuration, map[string]string{"group": "weight-analytics", "result": "retry"}, 1)
