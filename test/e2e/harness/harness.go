@@ -114,6 +114,11 @@ type Options struct {
 	// AnyReadiness returns as soon as /readyz answers at all, 200 or 503:
 	// for a sidecar that is expected not to become ready.
 	AnyReadiness bool
+	// Run starts `eventguard run --config Config`, the production
+	// command, instead of `eventguard dev`: Config must name the brokers
+	// and the registry (Brokers and Registry only fill the Sidecar's
+	// fields), and no contract is registered.
+	Run bool
 }
 
 // Sidecar is one running `eventguard dev` process.
@@ -192,6 +197,12 @@ func start(ctx context.Context, o Options, attempt int) (*Sidecar, error) {
 	}
 	if o.Config != "" {
 		args = append(args, "--config", o.Config)
+	}
+	if o.Run {
+		if o.Config == "" {
+			return nil, errors.New("harness: Run needs a Config")
+		}
+		args = []string{"run", "--config", o.Config}
 	}
 	env := make([]string, 0, len(os.Environ())+8)
 	for _, kv := range os.Environ() {
