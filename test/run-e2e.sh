@@ -25,10 +25,11 @@ started=false
 if [[ -z ${KAFKA_BROKERS:-} ]]; then
 	command -v java >/dev/null || skip "no java on PATH (Java 17+ runs the test broker)"
 	command -v mvn >/dev/null || [[ -d ${XDG_CACHE_HOME:-$HOME/.cache}/eventguard ]] || skip "no mvn on PATH (Maven fetches the broker jars)"
+	command -v openssl >/dev/null || skip "no openssl on PATH (it makes the test broker's TLS certificates)"
 	already=false
 	test/kafka/kafka.sh status >/dev/null 2>&1 && already=true
 	eval "$(test/kafka/kafka.sh up)"
-	export KAFKA_BROKERS KAFKA_LOG KAFKA_DIR KAFKA_SASL_SSL_BROKERS KAFKA_TLS_CA
+	export KAFKA_BROKERS KAFKA_LOG KAFKA_DIR KAFKA_SASL_SSL_BROKERS KAFKA_MTLS_BROKERS KAFKA_TLS_CA KAFKA_TLS_CLIENT_CERT KAFKA_TLS_CLIENT_KEY
 	$already || started=true
 fi
 cleanup() { if $started; then test/kafka/kafka.sh down >/dev/null 2>&1 || true; fi; }
@@ -36,13 +37,14 @@ trap cleanup EXIT
 
 # The restart test stops and starts the broker with kafka.sh: only offer it
 # when the broker is the one kafka.sh runs on this machine; so with its
-# secured listener (TLS + SASL), unless KAFKA_SASL_SSL_BROKERS names another.
+# secured listeners (TLS + SASL, mutual TLS), unless KAFKA_SASL_SSL_BROKERS
+# names another broker's.
 if [[ $KAFKA_BROKERS == "127.0.0.1:${KAFKA_PORT:-19092}" ]]; then
 	export EVENTGUARD_KAFKA_SCRIPT="$PWD/test/kafka/kafka.sh"
 	export KAFKA_LOG="${KAFKA_LOG:-$(test/kafka/kafka.sh log)}"
 	if [[ -z ${KAFKA_SASL_SSL_BROKERS:-} ]]; then
-		eval "$(test/kafka/kafka.sh env | grep -E '^KAFKA_(SASL_SSL_BROKERS|TLS_CA)=')"
-		export KAFKA_SASL_SSL_BROKERS KAFKA_TLS_CA
+		eval "$(test/kafka/kafka.sh env | grep -E '^KAFKA_(SASL_SSL_BROKERS|MTLS_BROKERS|TLS_CA|TLS_CLIENT_CERT|TLS_CLIENT_KEY)=')"
+		export KAFKA_SASL_SSL_BROKERS KAFKA_MTLS_BROKERS KAFKA_TLS_CA KAFKA_TLS_CLIENT_CERT KAFKA_TLS_CLIENT_KEY
 	fi
 else
 	unset EVENTGUARD_KAFKA_SCRIPT

@@ -16,18 +16,32 @@ import (
 	"github.com/eventguard/eventguard/test/e2e/harness"
 )
 
-// securedListener returns kafka.sh's SASL_SSL listener and the PEM of its
-// certificate, or skips (fails in CI).
-func securedListener(t *testing.T) (brokers []string, caFile string) {
+// securedListeners are kafka.sh's secured listeners and the files a client
+// needs for them.
+type securedListeners struct {
+	sasl, mtls                []string // SASL_SSL, and SSL with client certificates
+	ca, clientCert, clientKey string
+}
+
+// secured returns kafka.sh's secured listeners, or skips (fails in CI).
+func secured(t *testing.T) securedListeners {
 	t.Helper()
-	b, ca := os.Getenv("KAFKA_SASL_SSL_BROKERS"), os.Getenv("KAFKA_TLS_CA")
-	if b == "" || ca == "" {
-		unavailable(t, "KAFKA_SASL_SSL_BROKERS and KAFKA_TLS_CA are not set: the broker of test/kafka/kafka.sh has the secured listener (make test-e2e sets them)")
+	vars := []string{"KAFKA_SASL_SSL_BROKERS", "KAFKA_MTLS_BROKERS", "KAFKA_TLS_CA", "KAFKA_TLS_CLIENT_CERT", "KAFKA_TLS_CLIENT_KEY"}
+	for _, v := range vars {
+		if os.Getenv(v) == "" {
+			unavailable(t, "%s is not set: the broker of test/kafka/kafka.sh has the secured listeners (make test-e2e sets %s)", v, strings.Join(vars, ", "))
+		}
 	}
-	if _, err := os.Stat(ca); err != nil {
-		t.Fatalf("KAFKA_TLS_CA: %v", err)
+	s := securedListeners{
+		sasl: strings.Split(os.Getenv("KAFKA_SASL_SSL_BROKERS"), ","), mtls: strings.Split(os.Getenv("KAFKA_MTLS_BROKERS"), ","),
+		ca: os.Getenv("KAFKA_TLS_CA"), clientCert: os.Getenv("KAFKA_TLS_CLIENT_CERT"), clientKey: os.Getenv("KAFKA_TLS_CLIENT_KEY"),
 	}
-	return strings.Split(b, ","), ca
+	for _, f := range []string{s.ca, s.clientCert, s.clientKey} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
 }
 
 // createSCRAMUser creates (or updates) a SCRAM-SHA-512 user through the
@@ -71,32 +85,41 @@ func (e *env) readiness() (int, map[string]string) {
 	return resp.StatusCode, body.Checks
 }
 
-// TestSecuredBroker: eventguard produces to a listener secured as
+// TestSecuredBroker: eventguard produces to listeners secured as
 // production clusters are (TLS with a private CA, then SASL PLAIN or
-// SCRAM-SHA-512) and what it wrote is read back; a wrong password or an
-// untrusted certificate leaves it running but not ready, /readyz naming
-// the cause, and produce answers 503 without writing anything.
+// SCRAM-SHA-512; or mutual TLS with a client certificate) and what it wrote
+// is read back; a wrong password, an untrusted certificate or a missing
+// client certificate leaves it running but not ready, /readyz naming the
+// cause, and produce answers 503 without writing anything.
 func TestSecuredBroker(t *testing.T) {
-	secured, ca := securedListener(t)
+	sl := secured(t)
+	ca := sl.ca
 	plain := kafkaBrokers(t)
 	createSCRAMUser(t, plain, "eventguard-scram", "scram-secret")
 
 	tlsEnv := []string{"EVENTGUARD_KAFKA_TLS_ENABLED=true", "EVENTGUARD_KAFKA_TLS_CA_FILE=" + ca}
 	tests := []struct {
-		name string
-		env  []string
+		name    string
+		brokers []string // default: the SASL_SSL listener
+		env     []string
 		// cause is what /readyz's kafka check must say; "" when the
 		// sidecar must work.
 		cause string
 	}{
-		{"TLS and SASL PLAIN", append(tlsEnv, "EVENTGUARD_KAFKA_SASL_MECHANISM=PLAIN", "EVENTGUARD_KAFKA_SASL_USERNAME=eventguard", "EVENTGUARD_KAFKA_SASL_PASSWORD=eventguard-secret"), ""},
-		{"TLS and SCRAM-SHA-512", append(tlsEnv, "EVENTGUARD_KAFKA_SASL_MECHANISM=SCRAM-SHA-512", "EVENTGUARD_KAFKA_SASL_USERNAME=eventguard-scram", "EVENTGUARD_KAFKA_SASL_PASSWORD=scram-secret"), ""},
-		{"wrong password", append(tlsEnv, "EVENTGUARD_KAFKA_SASL_MECHANISM=PLAIN", "EVENTGUARD_KAFKA_SASL_USERNAME=eventguard", "EVENTGUARD_KAFKA_SASL_PASSWORD=not-the-secret"), "SASL"},
-		{"untrusted certificate", []string{"EVENTGUARD_KAFKA_TLS_ENABLED=true", "EVENTGUARD_KAFKA_SASL_MECHANISM=PLAIN", "EVENTGUARD_KAFKA_SASL_USERNAME=eventguard", "EVENTGUARD_KAFKA_SASL_PASSWORD=eventguard-secret"}, "certificate"},
+		{"TLS and SASL PLAIN", nil, append(tlsEnv, "EVENTGUARD_KAFKA_SASL_MECHANISM=PLAIN", "EVENTGUARD_KAFKA_SASL_USERNAME=eventguard", "EVENTGUARD_KAFKA_SASL_PASSWORD=eventguard-secret"), ""},
+		{"TLS and SCRAM-SHA-512", nil, append(tlsEnv, "EVENTGUARD_KAFKA_SASL_MECHANISM=SCRAM-SHA-512", "EVENTGUARD_KAFKA_SASL_USERNAME=eventguard-scram", "EVENTGUARD_KAFKA_SASL_PASSWORD=scram-secret"), ""},
+		{"wrong password", nil, append(tlsEnv, "EVENTGUARD_KAFKA_SASL_MECHANISM=PLAIN", "EVENTGUARD_KAFKA_SASL_USERNAME=eventguard", "EVENTGUARD_KAFKA_SASL_PASSWORD=not-the-secret"), "SASL"},
+		{"untrusted certificate", nil, []string{"EVENTGUARD_KAFKA_TLS_ENABLED=true", "EVENTGUARD_KAFKA_SASL_MECHANISM=PLAIN", "EVENTGUARD_KAFKA_SASL_USERNAME=eventguard", "EVENTGUARD_KAFKA_SASL_PASSWORD=eventguard-secret"}, "certificate"},
+		{"mutual TLS", sl.mtls, append(tlsEnv, "EVENTGUARD_KAFKA_TLS_CERT_FILE="+sl.clientCert, "EVENTGUARD_KAFKA_TLS_KEY_FILE="+sl.clientKey), ""},
+		{"mutual TLS without a client certificate", sl.mtls, tlsEnv, "tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := startWith(t, "", harness.Options{Brokers: secured, Env: tt.env, AnyReadiness: tt.cause != ""})
+			brokers := tt.brokers
+			if brokers == nil {
+				brokers = sl.sasl
+			}
+			e := startWith(t, "", harness.Options{Brokers: brokers, Env: tt.env, AnyReadiness: tt.cause != ""})
 			topic, _ := e.topic("e2e-secured", "pets-value", 2)
 			recs := []rec{{Key: "pet-1", Value: petEvent("pet-1", 4100)}, {Key: "pet-2", Value: petEvent("pet-2", 4200)}}
 

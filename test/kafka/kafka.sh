@@ -17,17 +17,23 @@
 #   KAFKA_LOG=/tmp/eventguard-kafka-19092/broker.log
 #   KAFKA_DIR=/tmp/eventguard-kafka-19092
 #   KAFKA_SASL_SSL_BROKERS=127.0.0.1:19094
+#   KAFKA_MTLS_BROKERS=127.0.0.1:19095
 #   KAFKA_TLS_CA=/tmp/eventguard-kafka-19092/tls/ca.pem
+#   KAFKA_TLS_CLIENT_CERT=/tmp/eventguard-kafka-19092/tls/client.pem
+#   KAFKA_TLS_CLIENT_KEY=/tmp/eventguard-kafka-19092/tls/client.key
 # so `eval "$(test/kafka/kafka.sh up)"` sets them. Progress goes to stderr.
 #
-# Besides PLAINTEXT, the broker has a SASL_SSL listener on KAFKA_PORT+2, as a
-# secured production cluster would: TLS with a self-signed certificate for
-# 127.0.0.1 and localhost (made with the JDK's keytool; KAFKA_TLS_CA is its PEM,
-# the CA a client trusts), SASL PLAIN with the user eventguard /
-# eventguard-secret, and SCRAM-SHA-256/512 for users created through the Admin
-# API (no authorizer: an authenticated user may do anything).
+# Besides PLAINTEXT, the broker has two secured listeners, as production
+# clusters do, both with TLS certificates from a private CA made once with
+# openssl (KAFKA_TLS_CA; the broker's is for 127.0.0.1 and localhost):
+# SASL_SSL on KAFKA_PORT+2, with SASL PLAIN for the user eventguard /
+# eventguard-secret and SCRAM-SHA-256/512 for users created through the Admin
+# API; and SSL on KAFKA_PORT+3 that requires a client certificate from the
+# same CA (mutual TLS; KAFKA_TLS_CLIENT_CERT and _KEY are one). There is no
+# authorizer: an authenticated client may do anything.
 #
-# Environment: KAFKA_PORT (19092; the controller listens on KAFKA_PORT+1, SASL_SSL on KAFKA_PORT+2),
+# Environment: KAFKA_PORT (19092; the controller listens on KAFKA_PORT+1,
+# SASL_SSL on KAFKA_PORT+2, mutual TLS on KAFKA_PORT+3),
 # KAFKA_DIR (${TMPDIR:-/tmp}/eventguard-kafka-$KAFKA_PORT), KAFKA_WAIT (seconds to
 # wait for the broker, 90), JAVA (java binary; else $JAVA_HOME/bin/java; else
 # java), KAFKA_HEAP_OPTS (-Xms256m -Xmx1g), KAFKA_JAVA_OPTS (more JVM options),
@@ -43,8 +49,8 @@ root="$(cd "$here/../.." && pwd -P)"
 
 port="${KAFKA_PORT:-19092}"
 wait_s="${KAFKA_WAIT:-90}"
-if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65533)); then
-	echo "kafka.sh: KAFKA_PORT must be a port number below 65534, got '$port'" >&2
+if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((port < 1 || port > 65532)); then
+	echo "kafka.sh: KAFKA_PORT must be a port number below 65533, got '$port'" >&2
 	exit 2
 fi
 if ! [[ $wait_s =~ ^[0-9]{1,6}$ ]] || ((wait_s < 1)); then
@@ -53,6 +59,7 @@ if ! [[ $wait_s =~ ^[0-9]{1,6}$ ]] || ((wait_s < 1)); then
 fi
 cport=$((port + 1))
 sport=$((port + 2))
+mport=$((port + 3))
 brokers="127.0.0.1:$port"
 
 dir="${KAFKA_DIR:-${TMPDIR:-/tmp}/eventguard-kafka-$port}"
@@ -179,26 +186,43 @@ print_env() {
 	echo "KAFKA_LOG=$log"
 	echo "KAFKA_DIR=$dir"
 	echo "KAFKA_SASL_SSL_BROKERS=127.0.0.1:$sport"
+	echo "KAFKA_MTLS_BROKERS=127.0.0.1:$mport"
 	echo "KAFKA_TLS_CA=$dir/tls/ca.pem"
+	echo "KAFKA_TLS_CLIENT_CERT=$dir/tls/client.pem"
+	echo "KAFKA_TLS_CLIENT_KEY=$dir/tls/client.key"
 }
 
-# write_tls makes the broker's key and self-signed certificate once: a PKCS12
-# keystore for the broker and the certificate as PEM for clients.
+# write_tls makes, once, a private CA and two certificates it signs, all PEM:
+# the broker's (broker.pem with its key, for 127.0.0.1 and localhost) and a
+# client's (client.pem, client.key), for mutual TLS.
 write_tls() {
-	[[ -f $dir/tls/broker.p12 && -f $dir/tls/ca.pem ]] && return 0
-	local keytool
-	keytool="$(dirname "$java_bin")/keytool"
-	[[ -x $keytool ]] || keytool=keytool
-	mkdir -p "$dir/tls"
-	rm -f "$dir/tls/broker.p12" "$dir/tls/ca.pem"
-	if ! "$keytool" -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 \
-		-dname "CN=127.0.0.1, O=eventguard test broker" -ext "SAN=IP:127.0.0.1,DNS:localhost" \
-		-keystore "$dir/tls/broker.p12" -storetype PKCS12 -storepass changeit -keypass changeit \
-		>>"$log" 2>&1 ||
-		! "$keytool" -exportcert -rfc -alias broker -keystore "$dir/tls/broker.p12" \
-			-storetype PKCS12 -storepass changeit -file "$dir/tls/ca.pem" >>"$log" 2>&1; then
+	local t="$dir/tls"
+	[[ -f $t/ca.pem && -f $t/broker.pem && -f $t/client.pem && -f $t/client.key ]] && return 0
+	command -v openssl >/dev/null || die "openssl is needed for the broker's TLS certificates (Debian: apt-get install openssl)"
+	mkdir -p "$t"
+	rm -f "$t"/*
+	if ! (
+		set -e
+		cd "$t"
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 \
+			-subj "/O=eventguard test/CN=eventguard test CA" \
+			-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+		sign() { # name subject extensions
+			openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2"
+			printf '%s\n' "$3" >"$1.ext"
+			openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+				-extfile "$1.ext" -out "$1.crt"
+		}
+		sign broker "/O=eventguard test/CN=127.0.0.1" "subjectAltName=IP:127.0.0.1,DNS:localhost
+extendedKeyUsage=serverAuth"
+		sign client "/O=eventguard test/CN=eventguard-client" "extendedKeyUsage=clientAuth"
+		# Kafka's PEM key store: the key (PKCS#8) and the certificate chain.
+		cat broker.key broker.crt ca.pem >broker.pem
+		cp client.crt client.pem
+		rm -f ./*.csr ./*.ext ./*.srl
+	) >>"$log" 2>&1; then
 		tail -n 20 "$log" >&2
-		die "making the broker's TLS certificate with keytool failed (log: $log)"
+		die "making the TLS certificates with openssl failed (log: $log)"
 	fi
 }
 
@@ -212,18 +236,20 @@ write_config() {
 		process.roles=broker,controller
 		node.id=1
 		controller.quorum.bootstrap.servers=127.0.0.1:$cport
-		listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_SSL://127.0.0.1:$sport
-		advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$sport
-		listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+		listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_SSL://127.0.0.1:$sport,SSL://127.0.0.1:$mport
+		advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$sport,SSL://127.0.0.1:$mport
+		listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
 		inter.broker.listener.name=PLAINTEXT
 		controller.listener.names=CONTROLLER
 		log.dirs=$dir/data
 
-		# The secured listener: TLS, then SASL PLAIN or SCRAM.
-		ssl.keystore.type=PKCS12
-		ssl.keystore.location=$dir/tls/broker.p12
-		ssl.keystore.password=changeit
-		ssl.key.password=changeit
+		# The secured listeners: TLS from the private CA; then SASL PLAIN or
+		# SCRAM on SASL_SSL, a client certificate on SSL (mutual TLS).
+		ssl.keystore.type=PEM
+		ssl.keystore.location=$dir/tls/broker.pem
+		ssl.truststore.type=PEM
+		ssl.truststore.location=$dir/tls/ca.pem
+		listener.name.ssl.ssl.client.auth=required
 		sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 		listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_eventguard="eventguard-secret";
 		listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
@@ -291,7 +317,7 @@ format_storage() {
 
 launch() {
 	local p
-	for p in "$port" "$cport" "$sport"; do
+	for p in "$port" "$cport" "$sport" "$mport"; do
 		if port_busy "$p"; then
 			die "127.0.0.1:$p is already in use by another process (not the broker of $dir); stop it or set KAFKA_PORT"
 		fi
