@@ -11,12 +11,19 @@ type Kind uint8
 
 // The kinds of JSON values.
 const (
+	// KindNull is null.
 	KindNull Kind = iota
+	// KindFalse is false.
 	KindFalse
+	// KindTrue is true.
 	KindTrue
+	// KindNumber is a number; Node.Str is its literal.
 	KindNumber
+	// KindString is a string or a member's key; Node.Str is its text.
 	KindString
+	// KindArray is an array; Node.Len is its number of items.
 	KindArray
+	// KindObject is an object; Node.Len is its number of members.
 	KindObject
 )
 
