@@ -18,6 +18,7 @@ type FieldError struct {
 	Msg string
 }
 
+// Error renders the problem as "path: message".
 func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
 
 // topicName is Kafka's legal topic name.

@@ -146,6 +146,7 @@ type StatusError struct {
 	RetryAfter time.Duration
 }
 
+// Error names the URL, the status, the start of the body and the Retry-After.
 func (e *StatusError) Error() string {
 	if e.RetryAfter > 0 {
 		return fmt.Sprintf("deliver to %s: HTTP %d%s (Retry-After %s)", e.URL, e.Code, e.Body, e.RetryAfter)

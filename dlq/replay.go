@@ -79,6 +79,7 @@ type Summary struct {
 	Incomplete []int32
 }
 
+// String is the one-line report the replay command prints.
 func (s *Summary) String() string {
 	verb := "replayed"
 	if s.DryRun {

@@ -89,6 +89,7 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error renders the error as "code: message".
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 func errorf(k Kind, code, format string, args ...any) *Error {

@@ -50,6 +50,7 @@ type Failure struct {
 	Violations []Violation `json:"violations,omitempty"`
 }
 
+// Error is the failure's message.
 func (f *Failure) Error() string { return f.Message }
 
 var printer = message.NewPrinter(language.English)

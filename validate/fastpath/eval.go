@@ -26,6 +26,7 @@ const (
 	Invalid
 )
 
+// String is "valid", "invalid" or "unknown".
 func (r Result) String() string {
 	switch r {
 	case Valid:
