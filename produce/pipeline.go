@@ -157,8 +157,9 @@ type Observer interface {
 	// or once for several records of a request with the same facts
 	// (Event.Count).
 	Record(Event)
-	// Validated is called with the time one record's validation took.
-	Validated(d time.Duration)
+	// Validated is called once per request with the time each checked
+	// record's validation took, the schema lookup included.
+	Validated(ds []time.Duration)
 	// Acked is called once per request whose records Kafka all
 	// acknowledged, with the time from the request's arrival in the
 	// pipeline to the last acknowledgement.
@@ -168,7 +169,7 @@ type Observer interface {
 type nopObserver struct{}
 
 func (nopObserver) Record(Event)                {}
-func (nopObserver) Validated(time.Duration)     {}
+func (nopObserver) Validated([]time.Duration)   {}
 func (nopObserver) Acked(string, time.Duration) {}
 
 // Options wire a Pipeline.
@@ -360,6 +361,7 @@ func (p *Pipeline) produce(ctx context.Context, req *Request, start time.Time) *
 	memo := map[schemaKey]*validate.Schema{}
 	valid := make([]prepared, 0, len(req.Records))
 	failed := 0
+	took := make([]time.Duration, 0, len(req.Records)) // validation times, observed at once
 
 	vctx, vspan := p.o.Tracer.Start(ctx, "validate "+req.Topic, trace.WithAttributes(attribute.Int("eventguard.records", len(req.Records))))
 	for i := range resp.Results {
@@ -370,11 +372,12 @@ func (p *Pipeline) produce(ctx context.Context, req *Request, start time.Time) *
 	for i := range req.Records {
 		r := &req.Records[i]
 		res := &resp.Results[i]
-		s, id, rerr := p.check(vctx, t, r, memo)
+		s, id, rerr := p.check(vctx, t, r, memo, &took)
 		if rerr != nil && rerr.Kind == KindUnavailable {
 			resp.Err = &Error{Kind: KindUnavailable, Code: CodeRegistryDown, Message: fmt.Sprintf("record %d: %s", i, rerr.Message), RetryAfter: 5 * time.Second}
 			vspan.SetStatus(codes.Error, resp.Err.Message)
 			vspan.End()
+			p.o.Observer.Validated(took)
 			p.unchecked(ctx, req, valid, i, resp.Err)
 			return resp
 		}
@@ -405,6 +408,7 @@ func (p *Pipeline) produce(ctx context.Context, req *Request, start time.Time) *
 		vspan.SetStatus(codes.Error, fmt.Sprintf("%d of %d records failed", failed, len(req.Records)))
 	}
 	vspan.End()
+	p.o.Observer.Validated(took)
 
 	if failed > 0 && !req.Partial {
 		resp.Err = summarize(resp.Results, failed, len(req.Records))
@@ -441,7 +445,9 @@ func (p *Pipeline) unchecked(ctx context.Context, req *Request, valid []prepared
 }
 
 // check derives the subject, resolves and validates one record.
-func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo map[schemaKey]*validate.Schema) (*validate.Schema, string, *RecordError) {
+// The time the value's validation took, the schema lookup included, is
+// appended to took.
+func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo map[schemaKey]*validate.Schema, took *[]time.Duration) (*validate.Schema, string, *RecordError) {
 	if len(r.Value) > p.cfg.Limits.MaxValueBytes {
 		return nil, "", &RecordError{Kind: KindTooLarge, Code: CodeValueTooLarge, Message: fmt.Sprintf("value is %d bytes; the limit is %d (limits.max_value_bytes)", len(r.Value), p.cfg.Limits.MaxValueBytes)}
 	}
@@ -520,11 +526,11 @@ func (p *Pipeline) check(ctx context.Context, t config.Topic, r *Record, memo ma
 		}
 		memo[k] = s
 	}
-	if f := s.ValidateDoc(doc); f != nil {
-		p.o.Observer.Validated(time.Since(start))
+	f := s.ValidateDoc(doc)
+	*took = append(*took, time.Since(start))
+	if f != nil {
 		return s, "", &RecordError{Kind: KindInvalid, Code: f.Code, Message: f.Message, Violations: f.Violations}
 	}
-	p.o.Observer.Validated(time.Since(start))
 	return s, id, nil
 }
 
@@ -745,11 +751,20 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 func (p *Pipeline) observeSent(req *Request, valid []prepared, resp *Response) {
 	var evs []Event
 	for _, v := range valid {
-		ev := Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "accepted", Deprecated: v.deprecated}
+		outcome, code := "accepted", ""
 		if e := resp.Results[v.index].Err; e != nil {
-			ev.Outcome, ev.Code = "failed", e.Code
+			outcome, code = "failed", e.Code
 		}
-		evs = addEvent(evs, ev)
+		// Most records of a request share their facts with the one
+		// before: count them without building an event.
+		if n := len(evs); n > 0 {
+			if last := &evs[n-1]; last.SchemaID == v.schema.ID && last.Version == v.schema.Version && last.Subject == v.schema.Subject &&
+				last.Outcome == outcome && last.Code == code && last.Deprecated == v.deprecated {
+				last.Count++
+				continue
+			}
+		}
+		evs = addEvent(evs, Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: outcome, Code: code, Deprecated: v.deprecated})
 	}
 	p.record(evs)
 }

@@ -64,7 +64,7 @@ type Metrics struct {
 
 	records       *prometheus.CounterVec
 	deprecated    *prometheus.CounterVec
-	validation    *prometheus.HistogramVec
+	validation    *durations
 	produceTime   *prometheus.HistogramVec
 	lag           *prometheus.HistogramVec
 	lookups       *prometheus.CounterVec
@@ -81,8 +81,6 @@ type Metrics struct {
 	panicSources  map[string]bool
 	bufferedAdded bool
 
-	// validated are the validation histograms by direction, bound once.
-	validated map[string]prometheus.Observer
 	// counters caches resolved records counters by their raw facts, so the
 	// per-record path skips the label policy and the label hashing.
 	counters     sync.Map // recordKey → prometheus.Counter
@@ -131,11 +129,9 @@ func NewMetrics(reg prometheus.Registerer, o MetricsOptions) (*Metrics, error) {
 			Name: MetricDeprecated,
 			Help: "Records of a deprecated schema version produced (by feature) or consumed (by group): who still uses what is being retired.",
 		}, []string{"direction", "subject", "version", "feature", "group"}),
-		validation: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    MetricValidation,
-			Help:    "Time to parse and validate one record against its schema.",
-			Buckets: []float64{5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3},
-		}, []string{"direction"}),
+		validation: newDurations(MetricValidation, "Time to parse and validate one record against its schema.", "direction",
+			[]float64{1e-6, 2.5e-6, 5e-6, 10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3},
+			DirectionProduce, DirectionConsume),
 		produceTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    MetricProduceDuration,
 			Help:    "Time from a produce request's arrival to the broker's acknowledgement of its last record.",
@@ -186,10 +182,6 @@ func NewMetrics(reg prometheus.Registerer, o MetricsOptions) (*Metrics, error) {
 		}
 	}
 	m.buildInfo.WithLabelValues(orUnknown(o.Version), orUnknown(o.Commit), orUnknown(o.GoVersion)).Set(1)
-	m.validated = map[string]prometheus.Observer{
-		DirectionProduce: m.validation.WithLabelValues(DirectionProduce),
-		DirectionConsume: m.validation.WithLabelValues(DirectionConsume),
-	}
 	// Families that are only ever incremented show up from the start, at
 	// zero, for the label values known up front.
 	for _, t := range []string{"http", "grpc"} {
@@ -279,16 +271,19 @@ func (m *Metrics) Deprecated(l RecordLabels, n int) {
 	m.deprecated.WithLabelValues(l.Direction, s, v, f, g).Add(float64(n))
 }
 
-// Validated observes the time one record's validation took.
-func (m *Metrics) Validated(direction string, d time.Duration) {
+// Validated observes the time each record's validation took (one value per
+// record; a request's records at once). direction is DirectionProduce or
+// DirectionConsume; another is ignored.
+func (m *Metrics) Validated(direction string, ds ...time.Duration) {
 	if m == nil {
 		return
 	}
-	o, ok := m.validated[direction]
-	if !ok {
-		o = m.validation.WithLabelValues(direction)
+	switch direction {
+	case DirectionProduce:
+		m.validation.observe(0, ds...)
+	case DirectionConsume:
+		m.validation.observe(1, ds...)
 	}
-	o.Observe(d.Seconds())
 }
 
 // Produced observes a produce request's time from arrival to the last

@@ -42,9 +42,9 @@ func (o Produce) Record(ev produce.Event) {
 	}
 }
 
-// Validated observes one record's validation time.
-func (o Produce) Validated(d time.Duration) {
-	o.Metrics.Validated(telemetry.DirectionProduce, d)
+// Validated observes a request's records' validation times.
+func (o Produce) Validated(ds []time.Duration) {
+	o.Metrics.Validated(telemetry.DirectionProduce, ds...)
 }
 
 // Acked observes a request's time from arrival to the last acknowledgement.
