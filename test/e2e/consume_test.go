@@ -76,41 +76,25 @@ func newSubscription(prefix, topic, url string) subscription {
 // startInstance runs `eventguard dev --brokers $KAFKA_BROKERS --config
 // FILE` with configYAML, using registry instead of the embedded one when it
 // is not empty, and waits until it is ready (its subscriptions joined their
-// groups). When the test ends, a sidecar still running is stopped with
-// SIGTERM and must exit 0; if the test failed, the end of its log (labelled
-// with label) and of the broker log are printed.
+// groups). The test may stop or kill it; see launch.
 func startInstance(t *testing.T, label, configYAML, registry string) *env {
 	t.Helper()
-	brokers := kafkaBrokers(t)
-	if buildErr != nil {
-		t.Fatalf("eventguard binary: %v", buildErr)
+	return launch(t, label, configYAML, harness.Options{Registry: registry}, true)
+}
+
+// seqKey is the key of numbered record i: seq-0042.
+func seqKey(i int) string { return fmt.Sprintf("seq-%04d", i) }
+
+// seqRecords returns the numbered records from to from+n-1 for topic: pets
+// events in wire format with schemaID, keyed seqKey(i), record i on
+// partition i % partitions.
+func seqRecords(topic string, schemaID, from, n, partitions int) []*kgo.Record {
+	recs := make([]*kgo.Record, 0, n)
+	for i := from; i < from+n; i++ {
+		key := seqKey(i)
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(i % partitions), Key: []byte(key), Value: wire(schemaID, petEvent(key, 4000+i))})
 	}
-	dir := t.TempDir()
-	o := harness.Options{Binary: binPath, Brokers: brokers, Dir: dir, Config: filepath.Join(dir, "eventguard.yaml"), Registry: registry}
-	if err := os.WriteFile(o.Config, []byte(configYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	t0 := time.Now()
-	sc, err := harness.Start(ctx, o)
-	if err != nil {
-		dumpBrokerLog(t)
-		t.Fatalf("start eventguard dev (%s): %v", label, err)
-	}
-	t.Logf("%s: eventguard dev pid %d ready in %s (http %s, registry %s)", label, sc.Pid(), time.Since(t0).Round(time.Millisecond), sc.HTTP, sc.Registry)
-	t.Cleanup(func() {
-		if !sc.Exited() {
-			if err := sc.Stop(30 * time.Second); err != nil {
-				t.Errorf("%s: stop eventguard (SIGTERM must end it with status 0): %v", label, err)
-			}
-		}
-		if t.Failed() {
-			t.Logf("%s: eventguard log %s, last 100 lines:\n%s", label, sc.LogPath, harness.Tail(sc.LogPath, 100))
-			dumpBrokerLog(t)
-		}
-	})
-	return &env{t: t, sc: sc, brokers: brokers, hc: &http.Client{Timeout: 30 * time.Second}}
+	return recs
 }
 
 // sharedRegistry starts an in-process schema registry (franz-go's srfake)
@@ -906,12 +890,7 @@ func TestConsumeGroupSurvivesKilledInstance(t *testing.T) {
 
 	pr := newProducer(t, brokers)
 	produce := func(from, n int) {
-		recs := make([]*kgo.Record, 0, n)
-		for i := from; i < from+n; i++ {
-			key := fmt.Sprintf("seq-%04d", i)
-			recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(i % killPartitions), Key: []byte(key), Value: wire(ss.ID, petEvent(key, 4000+i))})
-		}
-		produceSync(t, pr, recs...)
+		produceSync(t, pr, seqRecords(topic, ss.ID, from, n, killPartitions)...)
 	}
 	produce(0, killBefore)
 	wait := func(ch chan struct{}, what string) {
@@ -972,7 +951,7 @@ func TestConsumeGroupSurvivesKilledInstance(t *testing.T) {
 		}
 	}
 	for i := range total {
-		if key := fmt.Sprintf("seq-%04d", i); count[key] == 0 {
+		if key := seqKey(i); count[key] == 0 {
 			t.Errorf("%s was never delivered", key)
 		}
 	}
@@ -1033,12 +1012,7 @@ func TestConsumeSIGTERMThenRestartSkipsNothing(t *testing.T) {
 	first := startInstance(t, "first instance", sub1.yaml(), registry)
 	ss := first.copySubject(topic+"-value", "pets-value", 2)
 
-	var recs []*kgo.Record
-	for i := range parts * perPart {
-		key := fmt.Sprintf("seq-%04d", i)
-		recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(i % parts), Key: []byte(key), Value: wire(ss.ID, petEvent(key, 4000+i))})
-	}
-	produceSync(t, newProducer(t, brokers), recs...)
+	produceSync(t, newProducer(t, brokers), seqRecords(topic, ss.ID, 0, parts*perPart, parts)...)
 
 	select {
 	case <-held:
@@ -1114,7 +1088,7 @@ func TestConsumeSIGTERMThenRestartSkipsNothing(t *testing.T) {
 		next[d.Partition] = d.Offset + 1
 	}
 	for i := range total {
-		if key := fmt.Sprintf("seq-%04d", i); count[key] == 0 {
+		if key := seqKey(i); count[key] == 0 {
 			t.Errorf("%s was never delivered", key)
 		}
 	}

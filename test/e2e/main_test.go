@@ -104,8 +104,21 @@ func start(t *testing.T, configYAML string) *env {
 
 // startWith is start with more harness options: o.Brokers, when set,
 // replaces KAFKA_BROKERS as eventguard's brokers (the env's brokers, for
-// reading back, stay KAFKA_BROKERS); o.Env and o.AnyReadiness pass through.
+// reading back, stay KAFKA_BROKERS); o.Env, o.Registry, o.Run and
+// o.AnyReadiness pass through.
 func startWith(t *testing.T, configYAML string, o harness.Options) *env {
+	t.Helper()
+	return launch(t, "eventguard", configYAML, o, false)
+}
+
+// launch starts a sidecar for the test: the harness options o, with
+// configYAML as its --config file when not empty, the built binary and a
+// directory of the test's. When the test ends, a sidecar still running is
+// stopped with SIGTERM and must exit 0; one that has already ended is an
+// error, unless mayEnd (the test stops or kills it itself). If the test
+// failed, the end of its log (labelled with label) and of the broker log are
+// printed.
+func launch(t *testing.T, label, configYAML string, o harness.Options, mayEnd bool) *env {
 	t.Helper()
 	brokers := kafkaBrokers(t)
 	if buildErr != nil {
@@ -128,15 +141,17 @@ func startWith(t *testing.T, configYAML string, o harness.Options) *env {
 	sc, err := harness.Start(ctx, o)
 	if err != nil {
 		dumpBrokerLog(t)
-		t.Fatalf("start eventguard dev: %v", err)
+		t.Fatalf("start %s: %v", label, err)
 	}
-	t.Logf("eventguard dev pid %d up in %s: http %s, registry %s", sc.Pid(), time.Since(t0).Round(time.Millisecond), sc.HTTP, sc.Registry)
+	t.Logf("%s: pid %d up in %s: http %s, registry %s", label, sc.Pid(), time.Since(t0).Round(time.Millisecond), sc.HTTP, sc.Registry)
 	t.Cleanup(func() {
-		if err := sc.Stop(30 * time.Second); err != nil {
-			t.Errorf("stop eventguard (SIGTERM must end it with status 0): %v", err)
+		if !mayEnd || !sc.Exited() {
+			if err := sc.Stop(30 * time.Second); err != nil {
+				t.Errorf("%s: stop eventguard (SIGTERM must end it with status 0): %v", label, err)
+			}
 		}
 		if t.Failed() {
-			t.Logf("eventguard log %s, last 150 lines:\n%s", sc.LogPath, harness.Tail(sc.LogPath, 150))
+			t.Logf("%s: eventguard log %s, last 150 lines:\n%s", label, sc.LogPath, harness.Tail(sc.LogPath, 150))
 			dumpBrokerLog(t)
 		}
 	})

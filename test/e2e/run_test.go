@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -62,23 +61,7 @@ subscriptions:
     deliver: {url: %q, timeout: 5s}
     retry: {attempts: 3, initial_backoff: 50ms, max_backoff: 200ms}
 `, strings.Join(brokers, ", "), registry, topic, topic, harness.UniqueName("e2e-run-group"), app.url("/orders"))
-	dir := t.TempDir()
-	path := filepath.Join(dir, "eventguard.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := harness.Start(ctx, harness.Options{Binary: binPath, Brokers: brokers, Registry: registry, Dir: dir, Config: path, Run: true})
-	if err != nil {
-		dumpBrokerLog(t)
-		t.Fatalf("start eventguard run: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("eventguard log %s, last 100 lines:\n%s", sc.LogPath, harness.Tail(sc.LogPath, 100))
-			dumpBrokerLog(t)
-		}
-	})
-	e := &env{t: t, sc: sc, brokers: brokers, hc: &http.Client{Timeout: 30 * time.Second}}
+	e := launch(t, "eventguard run", cfg, harness.Options{Registry: registry, Run: true}, true)
 
 	order := golden(t, "orders-OrderPlaced/1/valid/typical.json")
 	resp := e.mustPost(topic, []rec{{Key: "order-1", Value: order}}, map[string]string{"Eventguard-Feature": "web-checkout"}, http.StatusOK)
@@ -125,7 +108,7 @@ subscriptions:
 		t.Errorf("produce without a key: %d %s %v, want 400", a.Status, a.Raw, err)
 	}
 
-	if err := sc.Stop(30 * time.Second); err != nil {
+	if err := e.sc.Stop(30 * time.Second); err != nil {
 		t.Errorf("SIGTERM must end eventguard run with status 0: %v", err)
 	}
 }
