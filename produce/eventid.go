@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // eventIDs makes the event ids of records sent without one: UUIDv7 (RFC
@@ -49,21 +51,5 @@ func (g *eventIDs) next() string {
 		u[i] = byte(r >> (8 * (i - 8)))
 	}
 	u[8] = u[8]&0x3f | 0x80 // variant 10
-	return formatUUID(&u)
-}
-
-// formatUUID writes u as 8-4-4-4-12 lower-case hex.
-func formatUUID(u *[16]byte) string {
-	const hex = "0123456789abcdef"
-	var b [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hex[c>>4], hex[c&15]
-		j += 2
-	}
-	return string(b[:])
+	return uuid.UUID(u).String()
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -289,7 +290,7 @@ func (d *reqDecoder) record(rec *produce.Record, idx int) error {
 			if rec.Key, err = d.rawStr(fat); err != nil {
 				return err
 			}
-			rec.Key = clone(rec.Key)
+			rec.Key = bytes.Clone(rec.Key) // never a sub-slice of the (pooled) body
 		case 1: // value
 			d.ws()
 			start := d.i
@@ -335,13 +336,6 @@ func (d *reqDecoder) record(rec *produce.Record, idx int) error {
 	return nil
 }
 
-// clone copies b, so that nothing decoded refers into the (pooled) body;
-// an empty b gives an empty, non-nil slice (Kafka tells an empty key or
-// header value from a null one).
-func clone(b []byte) []byte {
-	return append(make([]byte, 0, len(b)), b...)
-}
-
 func (d *reqDecoder) headers(rec *produce.Record, at where) error {
 	if d.peek() == 'n' && d.literal("null") {
 		return nil
@@ -365,7 +359,7 @@ func (d *reqDecoder) headers(rec *produce.Record, at where) error {
 		if err != nil {
 			return err
 		}
-		rec.Headers = append(rec.Headers, produce.Header{Key: key, Value: clone(v)})
+		rec.Headers = append(rec.Headers, produce.Header{Key: key, Value: bytes.Clone(v)})
 		return nil
 	})
 	if err != nil {

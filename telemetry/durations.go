@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -98,9 +97,6 @@ func (d *durations) Collect(ch chan<- prometheus.Metric) {
 		n += s.buckets[len(d.bounds)].Load()
 		count := max(s.count.Load(), n)
 		sum := float64(s.sumNano.Load()) / float64(time.Second)
-		if math.IsNaN(sum) {
-			sum = 0
-		}
 		ch <- prometheus.MustNewConstHistogram(d.desc, count, sum, cum, d.values[i])
 	}
 }

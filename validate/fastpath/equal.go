@@ -76,7 +76,7 @@ func (st *state) equalNodes(a, b int) bool {
 		}
 		j := a + 1
 		for range na.Len {
-			vb, ok := st.member(b, st.nodes[j].Str)
+			vb, ok := st.doc.Member(b, st.nodes[j].Str)
 			if !ok || !st.equalNodes(j+1, vb) {
 				return false
 			}

@@ -312,21 +312,9 @@ func (e *enumSet) has(st *state, v int) bool {
 	return false
 }
 
-// member returns the index of object obj's member name.
-func (st *state) member(obj int, name string) (int, bool) {
-	j := obj + 1
-	for range st.nodes[obj].Len {
-		if st.nodes[j].Str == name {
-			return j + 1, true
-		}
-		j = int(st.nodes[j+1].End)
-	}
-	return 0, false
-}
-
 func (st *state) hasAll(obj int, names []string) bool {
 	for _, name := range names {
-		if _, ok := st.member(obj, name); !ok {
+		if _, ok := st.doc.Member(obj, name); !ok {
 			return false
 		}
 	}
@@ -363,7 +351,7 @@ func (n *node) checkObject(st *state, obj int, sub bool) bool {
 		return false
 	}
 	for _, d := range n.dependencies {
-		if _, ok := st.member(obj, d.name); ok {
+		if _, ok := st.doc.Member(obj, d.name); ok {
 			if d.schema != nil {
 				if !d.schema.eval(st, obj, sub) {
 					return false
@@ -416,12 +404,12 @@ func (n *node) checkObject(st *state, obj int, sub bool) bool {
 		return true
 	}
 	for _, d := range n.dependentSchemas {
-		if _, ok := st.member(obj, d.name); ok && !d.schema.eval(st, obj, sub) {
+		if _, ok := st.doc.Member(obj, d.name); ok && !d.schema.eval(st, obj, sub) {
 			return false
 		}
 	}
 	for _, d := range n.dependentRequired {
-		if _, ok := st.member(obj, d.name); ok && !st.hasAll(obj, d.required) {
+		if _, ok := st.doc.Member(obj, d.name); ok && !st.hasAll(obj, d.required) {
 			return false
 		}
 	}
