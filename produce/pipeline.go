@@ -66,6 +66,9 @@ type Request struct {
 	Topic string
 	// Feature is the producing feature; empty means the configured default.
 	Feature string
+	// Records are the events. Once the pipeline has copied the valid ones
+	// into what it hands Kafka, it sets every Record.Value to nil, so that a
+	// request waiting on the broker keeps none of the caller's buffers.
 	Records []Record
 	// Partial produces the valid records even when others are invalid.
 	Partial bool
@@ -78,12 +81,9 @@ type Request struct {
 	// once. Default: nil, no ordering between requests.
 	Order func(ctx context.Context) (handedOff func(), err error)
 	// Release, when set, is called as soon as the pipeline no longer needs
-	// the records' values: once it has copied the valid ones into what it
-	// hands Kafka, before it waits for the acknowledgements. It sets every
-	// Record.Value to nil first. The transports free the buffers the values
-	// live in (a pooled HTTP body, a gRPC message), so a request waiting on
-	// the broker holds only the copies Kafka needs. Not called when nothing
-	// is sent. Default: nil.
+	// the records' values (see Records), before it waits for the
+	// acknowledgements: the HTTP ingress gives its pooled body back. Not
+	// called when nothing is sent. Default: nil.
 	Release func()
 }
 
@@ -697,10 +697,10 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 	if handedOff != nil {
 		handedOff()
 	}
+	for i := range req.Records {
+		req.Records[i].Value = nil
+	}
 	if req.Release != nil {
-		for i := range req.Records {
-			req.Records[i].Value = nil
-		}
 		req.Release()
 	}
 
@@ -751,20 +751,11 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 func (p *Pipeline) observeSent(req *Request, valid []prepared, resp *Response) {
 	var evs []Event
 	for _, v := range valid {
-		outcome, code := "accepted", ""
+		ev := Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "accepted", Deprecated: v.deprecated}
 		if e := resp.Results[v.index].Err; e != nil {
-			outcome, code = "failed", e.Code
+			ev.Outcome, ev.Code = "failed", e.Code
 		}
-		// Most records of a request share their facts with the one
-		// before: count them without building an event.
-		if n := len(evs); n > 0 {
-			if last := &evs[n-1]; last.SchemaID == v.schema.ID && last.Version == v.schema.Version && last.Subject == v.schema.Subject &&
-				last.Outcome == outcome && last.Code == code && last.Deprecated == v.deprecated {
-				last.Count++
-				continue
-			}
-		}
-		evs = addEvent(evs, Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: outcome, Code: code, Deprecated: v.deprecated})
+		evs = addEvent(evs, ev)
 	}
 	p.record(evs)
 }

@@ -474,10 +474,10 @@ func (g *GRPC) produceOne(ctx context.Context, in *eventguardv1.ProduceRequest, 
 	if bad != nil {
 		return &eventguardv1.ProduceResponse{RequestId: id, Error: statusError(bad)}, nil
 	}
-	// Nothing here refers to in any more: once the values are framed
-	// (Release), the message's buffers can be collected while Kafka
-	// acknowledges.
-	req.Order, req.Release = order, func() {}
+	// Nothing here refers to in any more: once the pipeline has framed the
+	// values and dropped them, the message's buffers can be collected while
+	// Kafka acknowledges.
+	req.Order = order
 	resp := g.p.Produce(ctx, req)
 	out := encodeResponse(resp, id)
 	if resp.Err != nil {
