@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/validate"
 )
@@ -183,7 +184,7 @@ func BenchmarkConsume(b *testing.B) {
 			}
 		})
 	}
-	check := func(r *validate.Resolver, rec *kgo.Record, subject string) (*validate.Schema, []byte, *validate.Failure, error) {
+	checkOne := func(r *validate.Resolver, rec *kgo.Record, subject string) (*validate.Schema, []byte, *validate.Failure, error) {
 		id, payload, err := validate.Unframe(rec.Value)
 		if err != nil {
 			return nil, nil, nil, err
@@ -204,7 +205,7 @@ func BenchmarkConsume(b *testing.B) {
 	b.Run("plain", func(b *testing.B) { plain(b, "valid", nil) })
 	b.Run("plain+validate", func(b *testing.B) {
 		plain(b, "valid", func(r *validate.Resolver, _ *kgo.Client, rec *kgo.Record) error {
-			_, _, f, err := check(r, rec, "valid-value")
+			_, _, f, err := checkOne(r, rec, "valid-value")
 			if f != nil {
 				return f
 			}
@@ -213,7 +214,7 @@ func BenchmarkConsume(b *testing.B) {
 	})
 	b.Run("plain+validate+post", func(b *testing.B) {
 		plain(b, "valid", func(r *validate.Resolver, _ *kgo.Client, rec *kgo.Record) error {
-			s, payload, f, err := check(r, rec, "valid-value")
+			s, payload, f, err := checkOne(r, rec, "valid-value")
 			if f != nil {
 				return f
 			}
@@ -225,7 +226,7 @@ func BenchmarkConsume(b *testing.B) {
 	})
 	b.Run("plain+validate-invalid", func(b *testing.B) {
 		plain(b, "invalid", func(r *validate.Resolver, _ *kgo.Client, rec *kgo.Record) error {
-			_, _, f, err := check(r, rec, "invalid-value")
+			_, _, f, err := checkOne(r, rec, "invalid-value")
 			if f == nil && err == nil {
 				return fmt.Errorf("offset %d passed", rec.Offset)
 			}
@@ -234,7 +235,7 @@ func BenchmarkConsume(b *testing.B) {
 	})
 	b.Run("plain+validate-invalid+produce", func(b *testing.B) {
 		plain(b, "invalid", func(r *validate.Resolver, cl *kgo.Client, rec *kgo.Record) error {
-			_, _, f, err := check(r, rec, "invalid-value")
+			_, _, f, err := checkOne(r, rec, "invalid-value")
 			if err != nil {
 				return err
 			}
@@ -260,7 +261,7 @@ func BenchmarkConsume(b *testing.B) {
 			l, err := Start(Options{
 				Subscription: c.Subscriptions[0],
 				Kafka:        config.Kafka{Brokers: e.brokers, ClientID: "bench", Compression: "none", MaxBufferedRecords: 10000},
-				Resolver:     r, Observer: obs, Logger: quiet,
+				Checker:      check.New(check.Options{Resolver: r, Logger: quiet}), Observer: obs, Logger: quiet,
 			})
 			if err != nil {
 				b.Fatal(err)

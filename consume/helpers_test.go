@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/validate"
 )
@@ -96,7 +97,7 @@ func (e *env) start(s config.Subscription, tweak ...func(*Options)) *Loop {
 		Subscription:   s,
 		Kafka:          config.Kafka{Brokers: e.brokers, ClientID: "eventguard-test", Compression: "none", MaxBufferedRecords: 10000},
 		Instance:       "test-instance",
-		Resolver:       e.resolver,
+		Checker:        check.New(check.Options{Resolver: e.resolver, Logger: testLogger(e.t)}),
 		Logger:         testLogger(e.t),
 		CommitInterval: 50 * time.Millisecond,
 	}

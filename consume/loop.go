@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
@@ -29,8 +30,9 @@ type Options struct {
 	Kafka config.Kafka
 	// Instance names this sidecar in dead-letter headers.
 	Instance string
-	// Resolver finds schemas by id. Required.
-	Resolver Resolver
+	// Checker is the contract check every consumed record goes through.
+	// Required.
+	Checker *check.Checker
 	// Deliverer hands valid records to the app. Default: an
 	// HTTPDeliverer posting to Subscription.Deliver.URL; required when the
 	// subscription delivers over gRPC.
@@ -85,7 +87,7 @@ type Loop struct {
 	o     Options
 	sub   *config.Subscription
 	cl    *kgo.Client
-	check *Checker
+	check *check.Checker
 	dlq   *dlq.Writer
 	log   *slog.Logger
 
@@ -119,8 +121,8 @@ type Loop struct {
 // starts consuming.
 func Start(o Options) (*Loop, error) {
 	sub := &o.Subscription
-	if o.Resolver == nil {
-		return nil, fmt.Errorf("subscription %q: no schema resolver", sub.Name)
+	if o.Checker == nil {
+		return nil, fmt.Errorf("subscription %q: no contract check", sub.Name)
 	}
 	if o.Deliverer == nil {
 		if sub.Deliver.URL == "" {
@@ -146,7 +148,7 @@ func Start(o Options) (*Loop, error) {
 	l := &Loop{
 		o:         o,
 		sub:       sub,
-		check:     NewChecker(o.Resolver),
+		check:     o.Checker,
 		log:       o.Logger.With("subscription", sub.Name, "group", sub.Group),
 		wired:     make(chan struct{}),
 		polled:    make(chan struct{}),

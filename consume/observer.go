@@ -11,6 +11,8 @@ type Labels struct {
 	// record failed before its schema was found.
 	Subject string
 	Version int
+	// Deprecated is set when that version is deprecated.
+	Deprecated bool
 }
 
 // Observer is told the outcome of every record; telemetry implements it

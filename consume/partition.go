@@ -14,9 +14,11 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/telemetry/span"
+	"github.com/eventguard/eventguard/validate"
 )
 
 // partition is one assigned partition's worker: it takes the partition's
@@ -27,7 +29,6 @@ type partition struct {
 	l        *Loop
 	topic    string
 	part     int32
-	subject  string
 	dlqTopic string
 	labels   Labels
 	tpMap    map[string][]int32 // for Pause/ResumeFetchPartitions
@@ -67,7 +68,6 @@ func newPartition(l *Loop, topic string, part int32) *partition {
 		l:         l,
 		topic:     topic,
 		part:      part,
-		subject:   Subject(topic),
 		dlqTopic:  l.sub.DLQTopicFor(topic),
 		labels:    Labels{Subscription: l.sub.Name, Group: l.sub.Group, Topic: topic},
 		tpMap:     map[string][]int32{topic: {part}},
@@ -244,7 +244,7 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 	var (
 		settled    bool // finished or handed to the dead-letter writer
 		delivering bool
-		res        = Result{SchemaID: -1}
+		res        = check.ConsumeVerdict{SchemaID: -1}
 	)
 	defer func() {
 		v := recover()
@@ -271,7 +271,7 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 	var err error
 	for wait := 1; ; wait++ {
 		t0 := time.Now()
-		res, err = l.check.Check(ctx, r.Value, p.subject)
+		res, err = l.check.Consume(ctx, p.topic, r.Value, l.sub.Group)
 		if err == nil {
 			if res.Schema != nil {
 				l.o.Observer.Validated(time.Since(t0))
@@ -289,14 +289,15 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 	labels := p.labels
 	if res.Schema != nil {
 		labels.Subject, labels.Version = res.Schema.Subject, res.Schema.Version
+		labels.Deprecated = res.Deprecation != nil
 	}
-	if res.Reason != "" {
+	if !res.Passed() {
 		settled = true
-		span.SetStatus(codes.Error, res.Reason)
+		span.SetStatus(codes.Error, res.Code)
 		p.deadLetter(ctx, r, &dlq.Info{
-			Reason:     res.Reason,
+			Reason:     res.Code,
 			Message:    res.Message,
-			Violations: res.Violations,
+			Violations: violations(res.Violations),
 			SchemaID:   res.SchemaID,
 			Subject:    labels.Subject,
 			Version:    labels.Version,
@@ -453,4 +454,16 @@ func (p *partition) deadLetter(ctx context.Context, r *kgo.Record, info *dlq.Inf
 			slog.String("message", info.Message),
 		)
 	})
+}
+
+// violations converts the contract check's violations to dead-letter ones.
+func violations(vs []validate.Violation) []dlq.Violation {
+	if len(vs) == 0 {
+		return nil
+	}
+	out := make([]dlq.Violation, len(vs))
+	for i, v := range vs {
+		out[i] = dlq.Violation{Path: v.Path, Keyword: v.Keyword, Message: v.Message}
+	}
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/validate"
@@ -54,7 +55,7 @@ func TestReplay(t *testing.T) {
 		t.Helper()
 		var out bytes.Buffer
 		o.From, o.To, o.Out = "pets.dlq", "pets", &out
-		o.Check = NewChecker(e.newResolver()).ReplayCheck(true)
+		o.Check = check.New(check.Options{Resolver: e.newResolver()}).ReplayCheck(true)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		sum, err := dlq.Replay(ctx, []kgo.Opt{kgo.SeedBrokers(e.brokers...)}, o)

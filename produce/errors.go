@@ -2,15 +2,17 @@ package produce
 
 import (
 	"fmt"
-	"net/http"
 	"time"
+
+	"github.com/eventguard/eventguard/check"
 )
 
-// Kind classifies a failure for the transports: HTTP maps it to a status,
-// gRPC to a code. A client mistake is never KindInternal.
+// Kind classifies a failure for the transports, which map it to their own
+// answers (proxy: an HTTP status, a gRPC code). A client mistake is never
+// KindInternal.
 type Kind int
 
-// The kinds of failure.
+// The kinds of failure, with the answer each transport gives.
 const (
 	KindBadRequest  Kind = iota + 1 // 400 / InvalidArgument
 	KindForbidden                   // 403 / PermissionDenied
@@ -22,30 +24,6 @@ const (
 	KindTimeout                     // 504 / DeadlineExceeded
 	KindInternal                    // 500 / Internal: a bug
 )
-
-// HTTPStatus is the status code for k.
-func (k Kind) HTTPStatus() int {
-	switch k {
-	case KindBadRequest:
-		return http.StatusBadRequest
-	case KindForbidden:
-		return http.StatusForbidden
-	case KindNotFound:
-		return http.StatusNotFound
-	case KindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case KindInvalid:
-		return http.StatusUnprocessableEntity
-	case KindOverloaded:
-		return http.StatusTooManyRequests
-	case KindUnavailable:
-		return http.StatusServiceUnavailable
-	case KindTimeout:
-		return http.StatusGatewayTimeout
-	default:
-		return http.StatusInternalServerError
-	}
-}
 
 // Error codes in request-level and record-level errors. They are part of the
 // API: they never change silently.
@@ -61,15 +39,15 @@ const (
 	CodeInvalidTopic      = "invalid_topic"
 	CodeInvalidFeature    = "invalid_feature"
 	CodeInvalidRecords    = "invalid_records"
-	CodeSchemaNotFound    = "schema_not_found"
-	CodeUnusableSchema    = "unusable_schema"
+	CodeSchemaNotFound    = check.CodeSchemaNotFound
+	CodeUnusableSchema    = check.CodeUnusableSchema
 	CodeValueTooLarge     = "value_too_large"
 	CodeReservedHeader    = "reserved_header"
 	CodeInvalidEventID    = "invalid_event_id"
-	CodeTypeRequired      = "type_required"
+	CodeTypeRequired      = check.CodeTypeRequired
 	CodeKeyRequired       = "key_required"
 	CodeConflictingPins   = "conflicting_pins"
-	CodeDeprecated        = "deprecated_version_sunset"
+	CodeDeprecated        = check.CodeDeprecated
 	CodeRegistryDown      = "registry_unavailable"
 	CodeKafkaDown         = "kafka_unavailable"
 	CodeKafkaRejected     = "kafka_rejected"
@@ -94,4 +72,16 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 func errorf(k Kind, code, format string, args ...any) *Error {
 	return &Error{Kind: k, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// verdictKind is the kind of failure a contract check's verdict code is.
+func verdictKind(code string) Kind {
+	switch code {
+	case check.CodeTypeRequired:
+		return KindBadRequest
+	case check.CodeSchemaNotFound:
+		return KindNotFound
+	default: // malformed_json, schema_violation, unusable_schema, deprecated_version_sunset
+		return KindInvalid
+	}
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/eventguard/eventguard/internal/jsonvalue"
 )
 
 func TestKafkaErrorClassification(t *testing.T) {
@@ -41,21 +38,6 @@ func TestKafkaErrorClassification(t *testing.T) {
 		}
 		if k == KindInternal {
 			t.Errorf("%v: a Kafka failure classified as internal", tt.err)
-		}
-	}
-}
-
-func TestKindHTTPStatus(t *testing.T) {
-	t.Parallel()
-	want := map[Kind]int{
-		KindBadRequest: http.StatusBadRequest, KindForbidden: http.StatusForbidden, KindNotFound: http.StatusNotFound,
-		KindTooLarge: http.StatusRequestEntityTooLarge, KindInvalid: http.StatusUnprocessableEntity,
-		KindOverloaded: http.StatusTooManyRequests, KindUnavailable: http.StatusServiceUnavailable,
-		KindTimeout: http.StatusGatewayTimeout, KindInternal: http.StatusInternalServerError, Kind(0): http.StatusInternalServerError,
-	}
-	for k, s := range want {
-		if got := k.HTTPStatus(); got != s {
-			t.Errorf("Kind(%d).HTTPStatus() = %d, want %d", k, got, s)
 		}
 	}
 }
@@ -97,19 +79,6 @@ func TestSummarize(t *testing.T) {
 		}
 		if tt.msg != "" && e.Message != tt.msg {
 			t.Errorf("%s: message %q, want %q", tt.name, e.Message, tt.msg)
-		}
-	}
-}
-
-func TestLookupString(t *testing.T) {
-	t.Parallel()
-	doc, err := jsonvalue.ParseDoc([]byte(`{"event_type":"OrderPlaced","items":[{"sku":"A"}],"n":7}`), jsonvalue.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ptr, want := range map[string]string{"/event_type": "OrderPlaced", "/items/0/sku": "A", "/items": "", "/n": "", "/missing": ""} {
-		if got := lookupString(doc, ptr); got != want {
-			t.Errorf("lookupString(%q) = %q, want %q", ptr, got, want)
 		}
 	}
 }

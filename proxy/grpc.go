@@ -23,8 +23,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
-	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
 
@@ -516,7 +516,7 @@ func (g *GRPC) panicked(method string, v any) error {
 // deprecationMD renders the deprecation notices as trailers with the same
 // names and values as the HTTP ingress's headers (lower-cased, as gRPC
 // metadata keys are): deprecation, sunset, link, eventguard-deprecated.
-func (g *GRPC) deprecationMD(ns []produce.Notice) metadata.MD {
+func (g *GRPC) deprecationMD(ns []check.Notice) metadata.MD {
 	if len(ns) == 0 {
 		return nil
 	}

@@ -70,7 +70,7 @@ func TestGRPCSubscribeEndToEnd(t *testing.T) {
 		Subscription:   sc,
 		Kafka:          e.cfg.Kafka,
 		Instance:       "test",
-		Resolver:       e.st.Resolver(t, validate.Options{}),
+		Checker:        e.st.Checker(t, validate.Options{}, nil),
 		Deliverer:      e.g.Hub(),
 		Logger:         testutil.Discard(),
 		CommitInterval: 20 * time.Millisecond,

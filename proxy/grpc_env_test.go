@@ -12,10 +12,12 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/testutil"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/proxy"
+	"github.com/eventguard/eventguard/validate"
 )
 
 // Payloads of the example contract pets-value.
@@ -82,8 +84,8 @@ func newGRPCEnv(t testing.TB, o envOpts) *grpcEnv {
 			return nil
 		}
 	}
-	if po.Deprecations == nil {
-		po.Deprecations = produce.NewDeprecations(e.cfg.Deprecations, testutil.Discard(), nil)
+	if po.Checker == nil {
+		po.Checker = e.st.Checker(t, validate.Options{LatestTTL: e.cfg.Registry.LatestTTL, Timeout: e.cfg.Registry.Timeout}, check.NewDeprecations(e.cfg.Deprecations, testutil.Discard(), nil))
 	}
 	if o.stack == nil {
 		e.st.CreateTopic(t, testTopic, 1)

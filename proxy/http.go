@@ -17,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
@@ -171,7 +172,7 @@ func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *
 	}
 	status := http.StatusOK
 	if e := resp.Err; e != nil {
-		status = e.Kind.HTTPStatus()
+		status = httpStatus(e.Kind)
 		out.Error = &wireError{Code: e.Code, Message: e.Message}
 		if e.RetryAfter > 0 {
 			hdr.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
@@ -184,7 +185,7 @@ func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *
 
 // deprecationHeaders sets RFC 9745 Deprecation, RFC 8594 Sunset and a Link
 // to the replacement version for the first deprecated version used.
-func (h *HTTP) deprecationHeaders(hdr http.Header, ns []produce.Notice) {
+func (h *HTTP) deprecationHeaders(hdr http.Header, ns []check.Notice) {
 	if len(ns) == 0 {
 		return
 	}
@@ -200,6 +201,31 @@ func (h *HTTP) deprecationHeaders(hdr http.Header, ns []produce.Notice) {
 	}
 	for _, m := range ns {
 		hdr.Add("Eventguard-Deprecated", fmt.Sprintf("%s;version=%d;sunset=%s", m.Subject, m.Version, m.Sunset.Format(time.DateOnly)))
+	}
+}
+
+// httpStatus is the HTTP status of a failure kind. A client mistake is a
+// 4xx, never a 500; an outage a 503 or 504.
+func httpStatus(k produce.Kind) int {
+	switch k {
+	case produce.KindBadRequest:
+		return http.StatusBadRequest
+	case produce.KindForbidden:
+		return http.StatusForbidden
+	case produce.KindNotFound:
+		return http.StatusNotFound
+	case produce.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case produce.KindInvalid:
+		return http.StatusUnprocessableEntity
+	case produce.KindOverloaded:
+		return http.StatusTooManyRequests
+	case produce.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case produce.KindTimeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusInternalServerError
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/testutil"
 	"github.com/eventguard/eventguard/kafka"
@@ -757,7 +758,7 @@ func TestHTTPDeprecation(t *testing.T) {
 	deps := []config.Deprecation{{Subject: "pets-value", Version: 1, Since: since, Sunset: sunset, Owner: "team-pets",
 		Replacement: &config.SubjectVersion{Subject: "pets-value", Version: 2}, AfterSunset: "reject"}}
 	clock := testutil.NewClock(time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC))
-	e := newHTTPEnv(t, st, nil, produce.Options{Deprecations: produce.NewDeprecations(deps, testutil.Discard(), clock.Now)})
+	e := newHTTPEnv(t, st, nil, produce.Options{Checker: st.Checker(t, validate.Options{}, check.NewDeprecations(deps, testutil.Discard(), clock.Now))})
 	v1 := hRec(hPetV1, `"schema_version":1`)
 
 	checkHeaders := func(t *testing.T, w *httptest.ResponseRecorder) {
@@ -800,7 +801,7 @@ func TestHTTPDeprecation(t *testing.T) {
 
 	// after_sunset: warn keeps accepting, with the headers.
 	deps[0].AfterSunset = "warn"
-	warn := newHTTPEnv(t, st, nil, produce.Options{Deprecations: produce.NewDeprecations(deps, testutil.Discard(), clock.Now)})
+	warn := newHTTPEnv(t, st, nil, produce.Options{Checker: st.Checker(t, validate.Options{}, check.NewDeprecations(deps, testutil.Discard(), clock.Now))})
 	w = warn.post(t, "pets", v1)
 	if w.Code != http.StatusOK {
 		t.Fatalf("warn after the sunset: %d %s", w.Code, w.Body)

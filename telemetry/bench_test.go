@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/eventguard/eventguard/catalog"
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/contracts"
 	"github.com/eventguard/eventguard/devstack"
@@ -93,7 +94,7 @@ func (e *benchEnv) handler(b *testing.B, observed bool) http.Handler {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if !observed {
 		res := validate.NewResolver(e.reg, validate.Options{})
-		p := produce.New(e.cfg, produce.Options{Resolver: res, Producer: e.kcl, Logger: log})
+		p := produce.New(e.cfg, produce.Options{Checker: check.New(check.Options{Resolver: res, Logger: log}), Producer: e.kcl, Logger: log})
 		return proxy.NewHTTP(p, e.cfg.Limits.MaxBodyBytes, e.cfg.Registry.URL, log).Handler()
 	}
 	m, err := telemetry.NewMetrics(prometheus.NewRegistry(), telemetry.MetricsOptions{Topics: []string{"pets"}, Features: []string{e.cfg.Feature}})
@@ -107,9 +108,9 @@ func (e *benchEnv) handler(b *testing.B, observed bool) http.Handler {
 	b.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
 	res := validate.NewResolver(e.reg, validate.Options{Observer: m})
 	p := produce.New(e.cfg, produce.Options{
-		Resolver: res, Producer: e.kcl, Logger: log, Tracer: tr.Tracer,
-		Observer:     observe.Produce{Metrics: m, Catalog: catalog.New(catalog.Options{})},
-		Deprecations: produce.NewDeprecations(nil, log, nil),
+		Checker:  check.New(check.Options{Resolver: res, Logger: log, Deprecations: check.NewDeprecations(nil, log, nil)}),
+		Producer: e.kcl, Logger: log, Tracer: tr.Tracer,
+		Observer: observe.Produce{Metrics: m, Catalog: catalog.New(catalog.Options{})},
 	})
 	return telemetry.InstrumentHTTP(proxy.NewHTTP(p, e.cfg.Limits.MaxBodyBytes, e.cfg.Registry.URL, log).Handler(), m, tr.Tracer)
 }

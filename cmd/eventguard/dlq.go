@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
-	"github.com/eventguard/eventguard/consume"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/telemetry"
@@ -108,7 +108,7 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Reason:      *reason,
 		AllTopics:   *allTopics,
 		DryRun:      *dryRun,
-		Check:       consume.NewChecker(resolver).ReplayCheck(*latest),
+		Check:       check.New(check.Options{Resolver: resolver, Logger: log}).ReplayCheck(*latest),
 		IdleTimeout: *idle,
 		Out:         stdout,
 	})

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventguard/eventguard/catalog"
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/contracts"
 	"github.com/eventguard/eventguard/devstack"
@@ -219,10 +220,10 @@ func records(values ...string) string {
 // deprecates version 1 (sunset passed, reject), and a version 2.
 func seedLegacy(s *devstack.Stack) {
 	meta := &sr.SchemaMetadata{Properties: map[string]string{
-		produce.MetadataSunset:      "2020-01-31",
-		produce.MetadataOwner:       "team-legacy",
-		produce.MetadataReplacement: "legacy-value:2",
-		produce.MetadataAfterSunset: "reject",
+		check.MetadataSunset:      "2020-01-31",
+		check.MetadataOwner:       "team-legacy",
+		check.MetadataReplacement: "legacy-value:2",
+		check.MetadataAfterSunset: "reject",
 	}}
 	if _, _, err := s.Registry.RegisterSchema("legacy-value", sr.Schema{Type: sr.TypeJSON, Schema: `{"type":"object"}`, SchemaMetadata: meta}); err != nil {
 		panic(err)
@@ -232,7 +233,7 @@ func seedLegacy(s *devstack.Stack) {
 	}
 	// warned-value version 1: the metadata says reject after a passed
 	// sunset, but the config declares it too (warn), and the config wins.
-	meta2 := &sr.SchemaMetadata{Properties: map[string]string{produce.MetadataSunset: "2020-01-31", produce.MetadataAfterSunset: "reject"}}
+	meta2 := &sr.SchemaMetadata{Properties: map[string]string{check.MetadataSunset: "2020-01-31", check.MetadataAfterSunset: "reject"}}
 	if _, _, err := s.Registry.RegisterSchema("warned-value", sr.Schema{Type: sr.TypeJSON, Schema: `{"type":"object","title":"warned"}`, SchemaMetadata: meta2}); err != nil {
 		panic(err)
 	}

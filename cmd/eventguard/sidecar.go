@@ -24,6 +24,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/eventguard/eventguard/catalog"
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/consume"
 	"github.com/eventguard/eventguard/kafka"
@@ -50,7 +51,9 @@ type sidecar struct {
 	catalog *catalog.Catalog
 	tracing *telemetry.Tracing
 	// deprecations are checked on produce and counted on consume.
-	deprecations *produce.Deprecations
+	deprecations *check.Deprecations
+	// checker is the contract check of every path (produce, consume).
+	checker *check.Checker
 	// grpc is the gRPC ingress; its Hub is the consume.Deliverer of the
 	// subscriptions with deliver.grpc: true.
 	grpc *proxy.GRPC
@@ -92,14 +95,14 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 	s.monitor = kafka.NewMonitor(kcl, 2*time.Second)
 	notChecked := error(errors.New("registry not reached yet"))
 	s.registryErr.Store(&notChecked)
+	s.checker = check.New(check.Options{Resolver: s.resolver, Deprecations: s.deprecations, Logger: log})
 	s.pipeline = produce.New(cfg, produce.Options{
-		Resolver:     s.resolver,
-		Producer:     kcl,
-		KafkaErr:     s.monitor.Err,
-		Logger:       log,
-		Deprecations: s.deprecations,
-		Tracer:       s.tracing.Tracer,
-		Observer:     observe.Produce{Metrics: s.metrics, Catalog: s.catalog},
+		Checker:  s.checker,
+		Producer: kcl,
+		KafkaErr: s.monitor.Err,
+		Logger:   log,
+		Tracer:   s.tracing.Tracer,
+		Observer: observe.Produce{Metrics: s.metrics, Catalog: s.catalog},
 	})
 	s.grpc = proxy.NewGRPC(s.pipeline, proxy.GRPCOptions{
 		Config:        cfg,
@@ -238,7 +241,7 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 func (s *sidecar) startSubscriptions() error {
 	opts := make([]consume.Options, 0, len(s.cfg.Subscriptions))
 	for _, sub := range s.cfg.Subscriptions {
-		o := consume.Options{Subscription: sub, Kafka: s.cfg.Kafka, Instance: s.cfg.Instance, Resolver: s.resolver, Logger: s.log}
+		o := consume.Options{Subscription: sub, Kafka: s.cfg.Kafka, Instance: s.cfg.Instance, Checker: s.checker, Logger: s.log}
 		if sub.Deliver.GRPC {
 			o.Deliverer = s.grpc.Hub()
 		}

@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/eventguard/eventguard/catalog"
-	"github.com/eventguard/eventguard/produce"
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/telemetry"
 	"github.com/eventguard/eventguard/validate"
 )
@@ -25,11 +25,8 @@ func (s *sidecar) setupTelemetry(hooks ...sidecarHooks) error {
 	}
 	for _, sub := range s.cfg.Subscriptions {
 		o.Topics = append(o.Topics, sub.Topics...)
-		if sub.DLQTopic != "" {
-			o.Topics = append(o.Topics, sub.DLQTopic)
-		}
 		for _, t := range sub.Topics {
-			o.Topics = append(o.Topics, t+".dlq")
+			o.Topics = append(o.Topics, sub.DLQTopicFor(t))
 		}
 		o.Groups = append(o.Groups, sub.Group)
 	}
@@ -43,7 +40,7 @@ func (s *sidecar) setupTelemetry(hooks ...sidecarHooks) error {
 		return err
 	}
 	s.catalog = catalog.New(catalog.Options{Instance: s.cfg.Instance})
-	s.deprecations = produce.NewDeprecations(s.cfg.Deprecations, s.log, nil)
+	s.deprecations = check.NewDeprecations(s.cfg.Deprecations, s.log, nil)
 	s.tracing, err = telemetry.StartTracing(context.Background(), s.cfg.Telemetry, telemetry.TracingOptions{
 		ServiceVersion: v,
 		Instance:       s.cfg.Instance,

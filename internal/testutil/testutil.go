@@ -32,6 +32,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/contracts"
 	"github.com/eventguard/eventguard/devstack"
@@ -181,13 +182,20 @@ func (s *Stack) KafkaClient(tb testing.TB, cfg *config.Config, extra ...kgo.Opt)
 	return cl
 }
 
-// Pipeline returns a produce pipeline for cfg. A nil o.Resolver becomes a
-// resolver over the stack's registry; a nil o.Producer becomes
-// KafkaClient(cfg); a nil o.Logger discards.
+// Checker returns a contract check over the stack's registry, resolving
+// with opts and looking up deps (nil: none).
+func (s *Stack) Checker(tb testing.TB, opts validate.Options, deps *check.Deprecations) *check.Checker {
+	tb.Helper()
+	return check.New(check.Options{Resolver: s.Resolver(tb, opts), Deprecations: deps, Logger: Discard()})
+}
+
+// Pipeline returns a produce pipeline for cfg. A nil o.Checker becomes a
+// Checker with cfg's registry settings and no deprecations; a nil o.Producer becomes KafkaClient(cfg); a nil
+// o.Logger discards.
 func (s *Stack) Pipeline(tb testing.TB, cfg *config.Config, o produce.Options) *produce.Pipeline {
 	tb.Helper()
-	if o.Resolver == nil {
-		o.Resolver = s.Resolver(tb, validate.Options{LatestTTL: cfg.Registry.LatestTTL, Timeout: cfg.Registry.Timeout})
+	if o.Checker == nil {
+		o.Checker = s.Checker(tb, validate.Options{LatestTTL: cfg.Registry.LatestTTL, Timeout: cfg.Registry.Timeout}, nil)
 	}
 	if o.Producer == nil {
 		o.Producer = s.KafkaClient(tb, cfg)

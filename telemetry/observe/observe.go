@@ -1,7 +1,9 @@
 // Package observe adapts the pipelines' observer interfaces onto
-// eventguard's metrics and usage catalog. It is the wrapper that keeps the
-// produce, consume and validation code free of Prometheus: those packages
-// state facts through small interfaces, this package counts them.
+// eventguard's metrics, traces and usage catalog: Produce for the produce
+// pipeline; Consume and Deliverer for the subscriptions. It is the wrapper
+// that keeps the produce, consume, check and validation code free of
+// Prometheus: those packages state facts through small interfaces, this
+// package counts them.
 package observe
 
 import (

@@ -1,4 +1,4 @@
-package produce
+package check
 
 import (
 	"fmt"
@@ -25,20 +25,13 @@ type Notice struct {
 	Sunsetted bool
 }
 
-func (n *Notice) replacementText() string {
+// ReplacementText names the replacement version in words: "2 of
+// pets-value", or "(no replacement declared)".
+func (n *Notice) ReplacementText() string {
 	if n.Replacement == nil {
 		return "(no replacement declared)"
 	}
 	return fmt.Sprintf("%d of %s", n.Replacement.Version, n.Replacement.Subject)
-}
-
-func (r *Response) addNotice(n Notice) {
-	for _, m := range r.Deprecations {
-		if m.Subject == n.Subject && m.Version == n.Version {
-			return
-		}
-	}
-	r.Deprecations = append(r.Deprecations, n)
 }
 
 type subjectVersion struct {
@@ -180,33 +173,17 @@ func (d *Deprecations) Lookup(s *validate.Schema) *config.Deprecation {
 // keeps the common "not deprecated" lookup allocation-free.
 func declared(x config.Deprecation) *config.Deprecation { return &x }
 
-// LookupVersion returns the deprecation declared for subject version by the
-// config, or by registry metadata of a schema Lookup has seen; nil when
-// none. It does not log.
-func (d *Deprecations) LookupVersion(subject string, version int) *config.Deprecation {
-	if d == nil {
+// ConsumedSchema returns the notice for s's version when it is deprecated
+// (by the config, or by its registry metadata; see Lookup), and logs its
+// use by a consumer group once per group and hour: that is how ghost
+// consumers show up. It returns nil when the version is not deprecated.
+func (d *Deprecations) ConsumedSchema(s *validate.Schema, group string) *Notice {
+	x := d.Lookup(s)
+	if x == nil {
 		return nil
 	}
-	k := subjectVersion{subject, version}
-	if x, ok := d.by[k]; ok {
-		return declared(x)
-	}
-	if v, ok := d.fromMeta.Load(k); ok {
-		return v.(*config.Deprecation)
-	}
-	return nil
-}
-
-// Consumed reports whether subject version is deprecated (see
-// LookupVersion) and, when it is, logs its use by a consumer group once per
-// group and hour: that is how ghost consumers show up.
-func (d *Deprecations) Consumed(subject string, version int, group string) bool {
-	x := d.LookupVersion(subject, version)
-	if x == nil {
-		return false
-	}
-	d.notice(*x, group, "consumed")
-	return true
+	n, _ := d.notice(*x, group, "consumed")
+	return n
 }
 
 // notice builds the notice for x and logs it once per user (feature or

@@ -1,0 +1,53 @@
+package check
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/eventguard/eventguard/validate"
+)
+
+// Resolver finds schemas; *validate.Resolver implements it.
+type Resolver interface {
+	// ByID returns the schema with a global id, labelled with its
+	// registration under preferSubject when there is one.
+	ByID(ctx context.Context, id int, preferSubject string) (*validate.Schema, error)
+	// ByVersion returns version (1 or more) of subject.
+	ByVersion(ctx context.Context, subject string, version int) (*validate.Schema, error)
+	// Latest returns the latest version of subject.
+	Latest(ctx context.Context, subject string) (*validate.Schema, error)
+}
+
+var _ Resolver = (*validate.Resolver)(nil)
+
+// Options wire a Checker.
+type Options struct {
+	// Resolver finds schemas. Required.
+	Resolver Resolver
+	// Deprecations are looked up for every resolved schema; nil means
+	// none are declared.
+	Deprecations *Deprecations
+	// Logger receives what the check logs on its own (malformed
+	// deprecations in registry metadata). Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Checker runs the contract check. It is safe for concurrent use; one
+// Checker serves every path of a sidecar.
+type Checker struct {
+	r    Resolver
+	deps *Deprecations
+	log  *slog.Logger
+}
+
+// New returns a Checker.
+func New(o Options) *Checker {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Checker{r: o.Resolver, deps: o.Deprecations, log: o.Logger}
+}
+
+// Deprecations returns the deprecations the checker looks up (nil when
+// none are declared).
+func (c *Checker) Deprecations() *Deprecations { return c.deps }

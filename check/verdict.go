@@ -1,0 +1,50 @@
+package check
+
+import (
+	"github.com/eventguard/eventguard/validate"
+)
+
+// Failure codes of a produce Verdict. They appear in HTTP and gRPC error
+// bodies, so they never change silently. (Consume verdicts use the dlq
+// reason codes, which are the eventguard.dlq.reason header's values.)
+const (
+	// CodeTypeRequired: the topic's strategy needs a record type and the
+	// record has none.
+	CodeTypeRequired = "type_required"
+	// CodeSchemaNotFound: no such subject, version or schema id, or the
+	// pinned id is registered under another subject.
+	CodeSchemaNotFound = "schema_not_found"
+	// CodeUnusableSchema: the registered schema cannot validate.
+	CodeUnusableSchema = "unusable_schema"
+	// CodeMalformedJSON: the value is not one strict JSON text (also a
+	// dead-letter reason).
+	CodeMalformedJSON = validate.CodeMalformedJSON
+	// CodeSchemaViolation: the value breaks its schema (also a
+	// dead-letter reason).
+	CodeSchemaViolation = validate.CodeSchemaViolation
+	// CodeDeprecated: the version's sunset passed and its deprecation says
+	// after_sunset: reject.
+	CodeDeprecated = "deprecated_version_sunset"
+)
+
+// Verdict is the contract check's answer for one record: data, for the
+// caller to map onto its own answer (an HTTP status, a gRPC code, a
+// dead-letter reason).
+type Verdict struct {
+	// Code is "" when the record meets its contract, else why not: a
+	// produce failure code (above) or, on consume and replay, a dlq
+	// reason code.
+	Code string
+	// Message says why the record failed, in English.
+	Message string
+	// Violations are the schema violations or the JSON parse problem.
+	Violations []validate.Violation
+	// Schema is the schema the record was checked against; nil when none
+	// was found.
+	Schema *validate.Schema
+	// Deprecation is set when Schema's version is deprecated.
+	Deprecation *Notice
+}
+
+// Passed reports whether the record meets its contract.
+func (v *Verdict) Passed() bool { return v.Code == "" }

@@ -1,0 +1,121 @@
+package produce
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/eventguard/eventguard/check"
+	"github.com/eventguard/eventguard/validate"
+)
+
+// The check stage: every admitted record through the contract check
+// (package check), in request order.
+
+// prepared is one record that passed admission and its contract check.
+type prepared struct {
+	index      int
+	schema     *validate.Schema
+	id         string
+	deprecated bool
+}
+
+// checkRecords admits and checks every record of req, filling resp's
+// results. It returns the records to send and how many failed. When the
+// registry cannot be asked it sets resp.Err (503), reports the records
+// left unchecked, and returns no record to send.
+func (p *Pipeline) checkRecords(ctx context.Context, req *Request, resp *Response) (valid []prepared, failed int) {
+	t := p.topic(req.Topic)
+	memo := check.Memo{}
+	valid = make([]prepared, 0, len(req.Records))
+	took := make([]time.Duration, 0, len(req.Records)) // validation times, observed at once
+
+	vctx, vspan := p.o.Tracer.Start(ctx, "validate "+req.Topic, trace.WithAttributes(attribute.Int("eventguard.records", len(req.Records))))
+	defer vspan.End()
+	for i := range resp.Results {
+		// Every index, also of records left unchecked when the registry
+		// fails part way.
+		resp.Results[i].Index = i
+	}
+	for i := range req.Records {
+		r := &req.Records[i]
+		res := &resp.Results[i]
+		id, rerr := p.admitRecord(t, r)
+		var v check.Verdict
+		if rerr == nil {
+			start := time.Now()
+			in := check.ProduceInput{Topic: t, Value: r.Value, Doc: r.Doc, Type: r.Type, SchemaID: r.SchemaID, SchemaVersion: r.SchemaVersion, Feature: req.Feature}
+			r.Doc = nil
+			var err error
+			v, err = p.o.Checker.Produce(vctx, &in, memo)
+			if err != nil {
+				resp.Err = &Error{Kind: KindUnavailable, Code: CodeRegistryDown, Message: fmt.Sprintf("record %d: %s", i, err.Error()), RetryAfter: 5 * time.Second}
+				vspan.SetStatus(codes.Error, resp.Err.Message)
+				p.o.Observer.Validated(took)
+				p.unchecked(ctx, req, valid, i, resp.Err)
+				return nil, 0
+			}
+			if v.Schema != nil { // validated, pass or fail
+				took = append(took, time.Since(start))
+			}
+			if !v.Passed() {
+				rerr = &RecordError{Kind: verdictKind(v.Code), Code: v.Code, Message: v.Message, Violations: v.Violations}
+			}
+		}
+		s := v.Schema
+		if s != nil {
+			res.Subject, res.SchemaID, res.SchemaVersion = s.Subject, s.ID, s.Version
+		}
+		if v.Deprecation != nil {
+			resp.addNotice(*v.Deprecation)
+		}
+		if rerr != nil {
+			res.Err = rerr
+			failed++
+			p.reject(vctx, req, i, s, rerr, v.Deprecation != nil)
+			continue
+		}
+		res.EventID = id
+		valid = append(valid, prepared{index: i, schema: s, id: id, deprecated: v.Deprecation != nil})
+	}
+	if failed > 0 {
+		vspan.SetStatus(codes.Error, fmt.Sprintf("%d of %d records failed", failed, len(req.Records)))
+	}
+	p.o.Observer.Validated(took)
+	return valid, failed
+}
+
+// summarize builds the request-level error for failed records: the shared
+// kind when every failure has the same one, else 422.
+func summarize(results []Result, failed, total int) *Error {
+	var first *Result
+	kind, code := Kind(0), ""
+	for i := range results {
+		e := results[i].Err
+		if e == nil {
+			continue
+		}
+		if first == nil {
+			first, kind, code = &results[i], e.Kind, e.Code
+			continue
+		}
+		if e.Kind != kind {
+			kind = KindInvalid
+		}
+		if e.Code != code {
+			code = CodeInvalidRecords
+		}
+	}
+	if kind == KindInvalid && code != CodeDeprecated {
+		code = CodeInvalidRecords
+	}
+	msg := fmt.Sprintf("record %d: %s", first.Index, first.Err.Message)
+	if failed > 1 {
+		msg = fmt.Sprintf("%d of %d records failed; first, %s", failed, total, msg)
+	}
+	return &Error{Kind: kind, Code: code, Message: msg + "; nothing was produced"}
+}

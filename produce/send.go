@@ -1,0 +1,135 @@
+package produce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The send stage: hand the stamped records to the producer, in the
+// request's turn, and wait for the broker's acknowledgements or the
+// deadline.
+
+// pending tracks one request's outstanding acknowledgements.
+type pending struct {
+	mu        sync.Mutex
+	left      int
+	abandoned bool
+	done      chan struct{}
+}
+
+// send stamps and produces the valid records and waits for their
+// acknowledgements or the deadline.
+func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, resp *Response, start time.Time) {
+	pd := &pending{left: len(valid), done: make(chan struct{})}
+	toSend := valid
+	var handedOff func()
+	if req.Order != nil {
+		var err error
+		if handedOff, err = req.Order(ctx); err != nil {
+			// ctx is done before this request's turn: nothing is handed
+			// over and every record is answered as timed out below.
+			toSend = nil
+		}
+	}
+	recs := stamp(ctx, req, toSend)
+	for n, v := range toSend {
+		res := &resp.Results[v.index]
+		p.o.Producer.Produce(ctx, &recs[n], func(rec *kgo.Record, err error) {
+			pd.mu.Lock()
+			defer pd.mu.Unlock()
+			if pd.abandoned {
+				return
+			}
+			if err != nil {
+				k, code, msg := kafkaError(req.Topic, err)
+				res.Err = &RecordError{Kind: k, Code: code, Message: msg}
+			} else {
+				res.Produced, res.Partition, res.Offset = true, rec.Partition, rec.Offset
+			}
+			pd.left--
+			if pd.left == 0 {
+				close(pd.done)
+			}
+		})
+	}
+	if handedOff != nil {
+		handedOff()
+	}
+	for i := range req.Records {
+		req.Records[i].Value = nil
+	}
+	if req.Release != nil {
+		req.Release()
+	}
+
+	select {
+	case <-pd.done:
+		acked := true
+		for _, v := range valid {
+			acked = acked && resp.Results[v.index].Produced
+		}
+		if acked {
+			p.o.Observer.Acked(req.Topic, time.Since(start))
+		}
+	case <-ctx.Done():
+		pd.mu.Lock()
+		pd.abandoned = true
+		for _, v := range valid {
+			res := &resp.Results[v.index]
+			if !res.Produced && res.Err == nil {
+				res.Err = &RecordError{Kind: KindTimeout, Code: CodeTimeout, Message: fmt.Sprintf("no acknowledgement from Kafka within %s; the record may or may not have been written", p.cfg.Limits.ProduceTimeout)}
+			}
+		}
+		pd.mu.Unlock()
+	}
+	p.observeSent(req, valid, resp)
+
+	// Request-level error from Kafka failures: the first failure's kind.
+	for _, v := range valid {
+		if e := resp.Results[v.index].Err; e != nil && !req.Partial {
+			produced := 0
+			for _, w := range valid {
+				if resp.Results[w.index].Produced {
+					produced++
+				}
+			}
+			resp.Err = &Error{Kind: e.Kind, Code: e.Code, Message: fmt.Sprintf("record %d: %s (%d of %d records were written; see results)", v.index, e.Message, produced, len(req.Records))}
+			if e.Kind == KindUnavailable {
+				resp.Err.RetryAfter = 5 * time.Second
+			}
+			p.o.Logger.LogAttrs(ctx, slog.LevelWarn, "produce failed", slog.String("topic", req.Topic), slog.String("code", e.Code), slog.String("error", e.Message))
+			return
+		}
+	}
+}
+
+// kafkaError classifies a produce failure.
+func kafkaError(topic string, err error) (Kind, string, string) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, kgo.ErrRecordTimeout):
+		return KindTimeout, CodeTimeout, "no acknowledgement from Kafka in time: " + err.Error()
+	case errors.Is(err, context.Canceled):
+		return KindUnavailable, CodeKafkaDown, "the request was cancelled before Kafka acknowledged: " + err.Error()
+	case errors.Is(err, kgo.ErrClientClosed):
+		return KindUnavailable, CodeShuttingDown, "eventguard is shutting down"
+	case errors.Is(err, kgo.ErrMaxBuffered):
+		return KindOverloaded, CodeOverloaded, "too many records buffered for Kafka; slow down"
+	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+		return KindTooLarge, CodeValueTooLarge, "Kafka refused the record as too large: " + err.Error()
+	case errors.Is(err, kerr.TopicAuthorizationFailed):
+		return KindForbidden, CodeKafkaRejected, fmt.Sprintf("Kafka does not let eventguard write to topic %q: %v", topic, err)
+	case errors.Is(err, kerr.UnknownTopicOrPartition):
+		return KindNotFound, CodeTopicNotFound, fmt.Sprintf("topic %q does not exist in Kafka", topic)
+	case errors.Is(err, kerr.InvalidRecord), errors.Is(err, kerr.CorruptMessage):
+		return KindBadRequest, CodeKafkaRejected, "Kafka refused the record: " + err.Error()
+	default:
+		return KindUnavailable, CodeKafkaDown, "Kafka did not take the record: " + err.Error()
+	}
+}

@@ -1,0 +1,68 @@
+package produce
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eventguard/eventguard/kafka"
+	"github.com/eventguard/eventguard/telemetry/span"
+	"github.com/eventguard/eventguard/validate"
+)
+
+// The stamp stage: each checked record becomes a Kafka record with the
+// caller's headers, the trace context, eventguard's headers and the value
+// in Confluent wire format.
+
+// stamp builds the Kafka records of the valid records of req. The
+// request's records, their headers, event ids and framed values are carved
+// out of four allocations, not four per record.
+func stamp(ctx context.Context, req *Request, valid []prepared) []kgo.Record {
+	// Headers shared by every record of the request.
+	var trace []kgo.RecordHeader
+	span.Propagator.Inject(ctx, kafka.HeaderCarrier{Headers: &trace})
+	feature := []byte(req.Feature)
+	// The subject and version headers, rendered once per schema.
+	type rendered struct{ subject, version []byte }
+	stamps := map[*validate.Schema]rendered{}
+
+	nHeaders, nBytes := 0, 0
+	for _, v := range valid {
+		r := &req.Records[v.index]
+		nHeaders += len(r.Headers) + len(trace) + 4
+		nBytes += validate.WireHeaderLen + len(r.Value) + len(v.id)
+	}
+	recs := make([]kgo.Record, len(valid))
+	headers := make([]kgo.RecordHeader, 0, nHeaders)
+	buf := make([]byte, 0, nBytes)
+	for n, v := range valid {
+		r := &req.Records[v.index]
+		first := len(headers)
+		for _, h := range r.Headers {
+			headers = append(headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+		}
+		headers = append(headers, trace...)
+		st, ok := stamps[v.schema]
+		if !ok {
+			st = rendered{[]byte(v.schema.Subject), []byte(strconv.Itoa(v.schema.Version))}
+			stamps[v.schema] = st
+		}
+		from := len(buf)
+		buf = append(buf, v.id...)
+		id := buf[from:len(buf):len(buf)]
+		from = len(buf)
+		buf = validate.AppendFrame(buf, v.schema.ID, r.Value)
+		value := buf[from:len(buf):len(buf)]
+		headers = append(headers,
+			kgo.RecordHeader{Key: kafka.HeaderFeature, Value: feature},
+			kgo.RecordHeader{Key: kafka.HeaderEventID, Value: id},
+			kgo.RecordHeader{Key: kafka.HeaderSubject, Value: st.subject},
+			kgo.RecordHeader{Key: kafka.HeaderSchemaVersion, Value: st.version},
+		)
+		rec := &recs[n]
+		rec.Topic, rec.Key, rec.Value = req.Topic, r.Key, value
+		rec.Headers = headers[first:len(headers):len(headers)]
+	}
+	return recs
+}
