@@ -55,7 +55,7 @@ func (c *Checker) consume(ctx context.Context, preferSubject string, value []byt
 	s, err := c.r.ByID(ctx, id, preferSubject)
 	switch {
 	case err == nil:
-	case errors.Is(err, validate.ErrNotFound), errors.Is(err, validate.ErrBadSchema):
+	case errors.Is(err, validate.ErrNotFound), errors.Is(err, validate.ErrBadSchema), errors.Is(err, validate.ErrRejected):
 		v.Code, v.Message = CodeUnknownSchema, err.Error()
 		return v, nil
 	default:

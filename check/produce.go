@@ -8,6 +8,8 @@ import (
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/quote"
+	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -70,6 +72,9 @@ func (c *Checker) Produce(ctx context.Context, in *ProduceInput, memo Memo) (Ver
 			}
 			return Verdict{Code: CodeTypeRequired, Message: fmt.Sprintf("topic %q uses the %s subject strategy: %s", t.Name, t.SubjectStrategy, where)}, nil
 		}
+		if in.Type == "" && (len(typ) > MaxTypeLen || !kafka.HeaderValueSafe(typ)) {
+			return Verdict{Code: CodeInvalidType, Message: fmt.Sprintf("the type at %s, %s, is not valid: at most %d bytes, no control characters, no leading or trailing space", t.TypePointer, quote.String(typ), MaxTypeLen)}, nil
+		}
 	}
 
 	// The schema of the same type and pin was resolved for an earlier
@@ -124,6 +129,8 @@ func resolveFailure(err error) (Verdict, error) {
 		return Verdict{Code: CodeSchemaNotFound, Message: err.Error()}, nil
 	case errors.Is(err, validate.ErrBadSchema):
 		return Verdict{Code: CodeUnusableSchema, Message: err.Error()}, nil
+	case errors.Is(err, validate.ErrRejected):
+		return Verdict{Code: CodeRegistryRejected, Message: err.Error()}, nil
 	default:
 		return Verdict{}, err
 	}

@@ -45,7 +45,7 @@ func (c *Checker) Replay(ctx context.Context, topic string, value []byte, tryLat
 	latest, err := c.r.Latest(ctx, subject)
 	switch {
 	case err == nil:
-	case errors.Is(err, validate.ErrNotFound), errors.Is(err, validate.ErrBadSchema):
+	case errors.Is(err, validate.ErrNotFound), errors.Is(err, validate.ErrBadSchema), errors.Is(err, validate.ErrRejected):
 		fail.Message += fmt.Sprintf("; and the latest version of %s: %v", subject, err)
 		return fail, nil
 	default:

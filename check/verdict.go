@@ -11,11 +11,19 @@ const (
 	// CodeTypeRequired: the topic's strategy needs a record type and the
 	// record has none.
 	CodeTypeRequired = "type_required"
+	// CodeInvalidType: the record type (given, or read at the topic's
+	// type pointer) is over MaxTypeLen bytes or cannot travel as a
+	// header value.
+	CodeInvalidType = "invalid_type"
 	// CodeSchemaNotFound: no such subject, version or schema id, or the
 	// pinned id is registered under another subject.
 	CodeSchemaNotFound = "schema_not_found"
 	// CodeUnusableSchema: the registered schema cannot validate.
 	CodeUnusableSchema = "unusable_schema"
+	// CodeRegistryRejected: the registry refused the lookup itself (an
+	// HTTP 4xx other than not found): the subject or pin cannot be asked
+	// for, so retrying cannot help.
+	CodeRegistryRejected = "registry_rejected"
 	// CodeMalformedJSON: the value is not one strict JSON text (also a
 	// dead-letter reason).
 	CodeMalformedJSON = validate.CodeMalformedJSON
@@ -26,6 +34,10 @@ const (
 	// after_sunset: reject.
 	CodeDeprecated = "deprecated_version_sunset"
 )
+
+// MaxTypeLen bounds a record type, in bytes (a subject name is built from
+// it, and the registry is asked by it).
+const MaxTypeLen = 255
 
 // Verdict is the contract check's answer for one record: data, for the
 // caller to map onto its own answer (an HTTP status, a gRPC code, a

@@ -205,6 +205,9 @@ type Limits struct {
 	// MaxValueBytes bounds one record's value; keep it at or below the
 	// topic's max.message.bytes. Default: 1000000.
 	MaxValueBytes int `yaml:"max_value_bytes"`
+	// MaxKeyBytes bounds one record's key; a longer key is refused with 400
+	// invalid_key. Default: 4096.
+	MaxKeyBytes int `yaml:"max_key_bytes"`
 	// ProduceTimeout bounds a produce request from arrival to the broker's
 	// acknowledgement of all its records; past it the answer is 504.
 	// Default: 10s.

@@ -77,6 +77,7 @@ func TestDefaults(t *testing.T) {
 		{"limits.max_body_bytes", c.Limits.MaxBodyBytes, int64(4 << 20)},
 		{"limits.max_records_per_request", c.Limits.MaxRecordsPerRequest, 1000},
 		{"limits.max_value_bytes", c.Limits.MaxValueBytes, 1000000},
+		{"limits.max_key_bytes", c.Limits.MaxKeyBytes, 4096},
 		{"limits.produce_timeout", c.Limits.ProduceTimeout, 10 * time.Second},
 		{"subscriptions[0].group", s.Group, "sub"},
 		{"subscriptions[0].deliver.timeout", s.Deliver.Timeout, 10 * time.Second},

@@ -89,6 +89,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	setI(&c.Limits.MaxRecordsPerRequest, 1000)
 	setI(&c.Limits.MaxValueBytes, 1000000)
+	setI(&c.Limits.MaxKeyBytes, 4096)
 	setD(&c.Limits.ProduceTimeout, 10*time.Second)
 	for i := range c.Subscriptions {
 		s := &c.Subscriptions[i]

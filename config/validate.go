@@ -129,6 +129,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxValueBytes < 1 {
 		bad("limits.max_value_bytes", "must be at least 1")
 	}
+	if c.Limits.MaxKeyBytes < 1 {
+		bad("limits.max_key_bytes", "must be at least 1")
+	}
 	if c.Limits.ProduceTimeout <= 0 {
 		bad("limits.produce_timeout", "must be positive")
 	}

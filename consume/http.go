@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/propagation"
@@ -26,19 +27,30 @@ import (
 // never change silently. Names are in Go's canonical form; HTTP header names
 // are case-insensitive.
 const (
-	HeaderSubscription  = "Eventguard-Subscription"
-	HeaderTopic         = "Eventguard-Topic"
-	HeaderPartition     = "Eventguard-Partition"
-	HeaderOffset        = "Eventguard-Offset"
-	HeaderTimestamp     = "Eventguard-Timestamp"
-	HeaderKey           = "Eventguard-Key"
-	HeaderKeyEncoding   = "Eventguard-Key-Encoding"
-	HeaderSubject       = "Eventguard-Subject"
-	HeaderSchemaVersion = "Eventguard-Schema-Version"
-	HeaderSchemaID      = "Eventguard-Schema-Id"
-	HeaderEventID       = "Eventguard-Event-Id"
-	HeaderFeature       = "Eventguard-Feature"
-	HeaderAttempt       = "Eventguard-Attempt"
+	HeaderSubscription = "Eventguard-Subscription"
+	HeaderTopic        = "Eventguard-Topic"
+	HeaderPartition    = "Eventguard-Partition"
+	HeaderOffset       = "Eventguard-Offset"
+	HeaderTimestamp    = "Eventguard-Timestamp"
+	HeaderKey          = "Eventguard-Key"
+	HeaderKeyEncoding  = "Eventguard-Key-Encoding"
+	// HeaderEventIDEncoding is "base64" when Eventguard-Event-Id carries
+	// the id base64-encoded (it could not travel as a header value: a
+	// record written by another client with CR, LF or other control
+	// characters in its id).
+	HeaderEventIDEncoding = "Eventguard-Event-Id-Encoding"
+	// HeaderFeatureEncoding is "base64" when Eventguard-Feature carries
+	// the feature base64-encoded, for the same reason.
+	HeaderFeatureEncoding = "Eventguard-Feature-Encoding"
+	// HeaderSubjectEncoding is "base64" when Eventguard-Subject carries
+	// the subject base64-encoded, for the same reason.
+	HeaderSubjectEncoding = "Eventguard-Subject-Encoding"
+	HeaderSubject         = "Eventguard-Subject"
+	HeaderSchemaVersion   = "Eventguard-Schema-Version"
+	HeaderSchemaID        = "Eventguard-Schema-Id"
+	HeaderEventID         = "Eventguard-Event-Id"
+	HeaderFeature         = "Eventguard-Feature"
+	HeaderAttempt         = "Eventguard-Attempt"
 	// HeaderRecordHeaders carries the record's own headers (all but
 	// traceparent, tracestate and eventguard.*) as a JSON object of
 	// strings, when it has any.
@@ -101,14 +113,14 @@ func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 			hd[HeaderKeyEncoding] = []string{enc}
 		}
 	}
-	hd[HeaderSubject] = []string{d.Subject}
+	setEncoded(hd, HeaderSubject, HeaderSubjectEncoding, d.Subject)
 	hd[HeaderSchemaVersion] = []string{strconv.Itoa(d.Version)}
 	hd[HeaderSchemaID] = []string{strconv.Itoa(d.SchemaID)}
 	if d.EventID != "" {
-		hd[HeaderEventID] = []string{d.EventID}
+		setEncoded(hd, HeaderEventID, HeaderEventIDEncoding, d.EventID)
 	}
 	if d.Feature != "" {
-		hd[HeaderFeature] = []string{d.Feature}
+		setEncoded(hd, HeaderFeature, HeaderFeatureEncoding, d.Feature)
 	}
 	hd[HeaderAttempt] = []string{strconv.Itoa(d.Attempt)}
 	if rh := recordHeaders(d.Headers); rh != "" {
@@ -199,6 +211,20 @@ func headerKey(k []byte) (value, encoding string) {
 		return string(k), ""
 	}
 	return base64.StdEncoding.EncodeToString(k), "base64"
+}
+
+// setEncoded sets header name to v when v can travel as an HTTP header
+// value unchanged (kafka.HeaderValueSafe and valid UTF-8), else to v in
+// standard base64 with header enc set to "base64". eventguard refuses such
+// ids and features on produce, but records written by other clients reach
+// the app too: a delivery must never fail on how a header is encoded.
+func setEncoded(hd http.Header, name, enc, v string) {
+	if kafka.HeaderValueSafe(v) && utf8.ValidString(v) {
+		hd[name] = []string{v}
+		return
+	}
+	hd[name] = []string{base64.StdEncoding.EncodeToString([]byte(v))}
+	hd[enc] = []string{"base64"}
 }
 
 // recordHeaders renders the record's own headers as a JSON object, "" when

@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -113,5 +114,42 @@ func TestRetryAfter(t *testing.T) {
 	}
 	if d := retryDelay(errors.New("plain")); d != 0 {
 		t.Errorf("an error without a delay asks for %s", d)
+	}
+}
+
+// TestHTTPDelivererEncodesUnsafeHeaders: a record written by another
+// client with CR/LF, NUL or invalid UTF-8 in its event id, feature or
+// subject is still delivered, those values base64-encoded with an
+// *-Encoding header (issue 10, item 1: it was dead-lettered as
+// delivery_exhausted, net/http refusing the header value).
+func TestHTTPDelivererEncodesUnsafeHeaders(t *testing.T) {
+	t.Parallel()
+	got := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+	}))
+	defer srv.Close()
+	d := &Delivery{Value: []byte(`{}`), EventID: "evil\r\nX-Injected: 3", Feature: "bad\x00feature", Subject: "ok-value"}
+	if err := NewHTTPDeliverer(srv.URL, nil).Deliver(context.Background(), d); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	h := <-got
+	for _, tc := range []struct{ name, enc, want string }{
+		{HeaderEventID, HeaderEventIDEncoding, d.EventID},
+		{HeaderFeature, HeaderFeatureEncoding, d.Feature},
+	} {
+		if h.Get(tc.enc) != "base64" {
+			t.Errorf("%s = %q, want base64", tc.enc, h.Get(tc.enc))
+		}
+		b, err := base64.StdEncoding.DecodeString(h.Get(tc.name))
+		if err != nil || string(b) != tc.want {
+			t.Errorf("%s = %q, decodes to %q (%v), want %q", tc.name, h.Get(tc.name), b, err, tc.want)
+		}
+	}
+	if h.Get(HeaderSubject) != "ok-value" || h.Get(HeaderSubjectEncoding) != "" {
+		t.Errorf("a safe subject was encoded: %q %q", h.Get(HeaderSubject), h.Get(HeaderSubjectEncoding))
+	}
+	if h.Get("X-Injected") != "" {
+		t.Error("the id injected a header")
 	}
 }

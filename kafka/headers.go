@@ -31,6 +31,20 @@ func ReservedHeader(name string) bool {
 		len(name) >= len("eventguard.") && name[:len("eventguard.")] == "eventguard."
 }
 
+// HeaderValueSafe reports whether s can travel unchanged as an HTTP header
+// value (RFC 9110 field-value): no control character (CR, LF, NUL, DEL...),
+// no leading or trailing space (HTTP parsers strip it). The empty string is
+// safe. eventguard refuses event ids and types that are not, since they
+// reach the app as HTTP headers on delivery.
+func HeaderValueSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return s == "" || (s[0] != ' ' && s[len(s)-1] != ' ')
+}
+
 // Header returns the value of the last header called name, and whether
 // there was one.
 func Header(hs []kgo.RecordHeader, name string) (string, bool) {

@@ -44,6 +44,10 @@ const (
 	CodeValueTooLarge     = "value_too_large"
 	CodeReservedHeader    = "reserved_header"
 	CodeInvalidEventID    = "invalid_event_id"
+	CodeInvalidType       = check.CodeInvalidType
+	CodeInvalidKey        = "invalid_key"
+	CodeInvalidHeader     = "invalid_header"
+	CodeRegistryRejected  = check.CodeRegistryRejected
 	CodeTypeRequired      = check.CodeTypeRequired
 	CodeKeyRequired       = "key_required"
 	CodeConflictingPins   = "conflicting_pins"
@@ -77,7 +81,7 @@ func errorf(k Kind, code, format string, args ...any) *Error {
 // verdictKind is the kind of failure a contract check's verdict code is.
 func verdictKind(code string) Kind {
 	switch code {
-	case check.CodeTypeRequired:
+	case check.CodeTypeRequired, check.CodeInvalidType, check.CodeRegistryRejected:
 		return KindBadRequest
 	case check.CodeSchemaNotFound:
 		return KindNotFound

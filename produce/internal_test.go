@@ -28,6 +28,11 @@ func TestKafkaErrorClassification(t *testing.T) {
 		{kerr.UnknownTopicOrPartition, KindNotFound, CodeTopicNotFound},
 		{kerr.InvalidRecord, KindBadRequest, CodeKafkaRejected},
 		{kerr.CorruptMessage, KindBadRequest, CodeKafkaRejected},
+		{kerr.InvalidTimestamp, KindBadRequest, CodeKafkaRejected},
+		{kerr.InvalidTopicException, KindBadRequest, CodeInvalidTopic},
+		{fmt.Errorf("produce: %w", kerr.InvalidTopicException), KindBadRequest, CodeInvalidTopic},
+		{kerr.PolicyViolation, KindForbidden, CodeKafkaRejected},
+		{kerr.ClusterAuthorizationFailed, KindForbidden, CodeKafkaRejected},
 		{kerr.NotEnoughReplicas, KindUnavailable, CodeKafkaDown},
 		{errors.New("broken pipe"), KindUnavailable, CodeKafkaDown},
 	}

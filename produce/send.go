@@ -123,11 +123,15 @@ func kafkaError(topic string, err error) (Kind, string, string) {
 		return KindOverloaded, CodeOverloaded, "too many records buffered for Kafka; slow down"
 	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
 		return KindTooLarge, CodeValueTooLarge, "Kafka refused the record as too large: " + err.Error()
-	case errors.Is(err, kerr.TopicAuthorizationFailed):
+	case errors.Is(err, kerr.TopicAuthorizationFailed), errors.Is(err, kerr.ClusterAuthorizationFailed):
 		return KindForbidden, CodeKafkaRejected, fmt.Sprintf("Kafka does not let eventguard write to topic %q: %v", topic, err)
+	case errors.Is(err, kerr.PolicyViolation):
+		return KindForbidden, CodeKafkaRejected, fmt.Sprintf("a Kafka policy refuses the write to topic %q: %v", topic, err)
+	case errors.Is(err, kerr.InvalidTopicException):
+		return KindBadRequest, CodeInvalidTopic, fmt.Sprintf("Kafka refuses %q as a topic name: %v", topic, err)
 	case errors.Is(err, kerr.UnknownTopicOrPartition):
 		return KindNotFound, CodeTopicNotFound, fmt.Sprintf("topic %q does not exist in Kafka", topic)
-	case errors.Is(err, kerr.InvalidRecord), errors.Is(err, kerr.CorruptMessage):
+	case errors.Is(err, kerr.InvalidRecord), errors.Is(err, kerr.CorruptMessage), errors.Is(err, kerr.InvalidTimestamp):
 		return KindBadRequest, CodeKafkaRejected, "Kafka refused the record: " + err.Error()
 	default:
 		return KindUnavailable, CodeKafkaDown, "Kafka did not take the record: " + err.Error()

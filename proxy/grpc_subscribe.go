@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
@@ -255,11 +257,11 @@ func toDelivery(ctx context.Context, d *consume.Delivery, id uint64) *eventguard
 		Offset:        d.Offset,
 		Key:           d.Key,
 		Value:         d.Value,
-		Subject:       d.Subject,
+		Subject:       validUTF8(d.Subject),
 		SchemaId:      uint32(d.SchemaID),
 		SchemaVersion: uint32(d.Version),
-		EventId:       d.EventID,
-		Feature:       d.Feature,
+		EventId:       validUTF8(d.EventID),
+		Feature:       validUTF8(d.Feature),
 		Attempt:       uint32(d.Attempt),
 	}
 	if !d.Timestamp.IsZero() {
@@ -268,7 +270,7 @@ func toDelivery(ctx context.Context, d *consume.Delivery, id uint64) *eventguard
 	if len(d.Headers) > 0 {
 		out.Headers = make([]*eventguardv1.Header, len(d.Headers))
 		for i, h := range d.Headers {
-			out.Headers[i] = &eventguardv1.Header{Key: h.Key, Value: h.Value}
+			out.Headers[i] = &eventguardv1.Header{Key: validUTF8(h.Key), Value: h.Value}
 		}
 	}
 	if trace.SpanContextFromContext(ctx).IsValid() {
@@ -372,4 +374,16 @@ func (g *GRPC) Subscribe(stream eventguardv1.Eventguard_SubscribeServer) error {
 			return status.FromContextError(ctx.Err()).Err()
 		}
 	}
+}
+
+// validUTF8 makes s fit a protobuf string field: a record written by
+// another client may carry an event id, feature or header name that is not
+// UTF-8, and a message with such a string cannot be marshalled, so the
+// record could never be delivered. Invalid bytes become U+FFFD; the exact
+// bytes stay in Delivery.headers (eventguard.event_id, eventguard.feature).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

@@ -363,6 +363,29 @@ func TestHTTPStatuses(t *testing.T) {
 			check: hMsgContains(`give "type"`)},
 		{name: "key required", req: hReq{path: "/v1/topics/keyed/records", body: `{"records":[` + hRec(`{}`) + `]}`}, status: 400, code: produce.CodeKeyRequired},
 		{name: "event id too long", req: hReq{body: `{"records":[` + hRec(hPetV2, `"id":"`+strings.Repeat("i", 129)+`"`) + `]}`}, status: 400, code: produce.CodeInvalidEventID},
+		// Issue 10, item 1: an id that cannot travel as an HTTP header
+		// value was produced, then never deliverable.
+		{name: "event id with CR LF", req: hReq{body: `{"records":[` + hRec(hPetV2, `"id":"evil\r\nX-Injected: 3"`) + `]}`}, status: 400, code: produce.CodeInvalidEventID,
+			check: hMsgContains(`"evil\r\nX-Injected: 3"`)},
+		{name: "event id with NUL", req: hReq{body: `{"records":[` + hRec(hPetV2, `"id":"a\u0000b"`) + `]}`}, status: 400, code: produce.CodeInvalidEventID},
+		{name: "event id with a trailing space", req: hReq{body: `{"records":[` + hRec(hPetV2, `"id":"id "`) + `]}`}, status: 400, code: produce.CodeInvalidEventID},
+		// Issue 10, item 8: every envelope string is bounded.
+		{name: "type with LF", req: hReq{path: "/v1/topics/events/records", body: `{"records":[` + hRec(hPetV2, `"type":"a\nb"`) + `]}`}, status: 400, code: produce.CodeInvalidType},
+		{name: "type too long", req: hReq{path: "/v1/topics/events/records", body: `{"records":[` + hRec(hPetV2, `"type":"`+strings.Repeat("t", 256)+`"`) + `]}`}, status: 400, code: produce.CodeInvalidType,
+			check: hMsgContains("(256 bytes)")},
+		{name: "type at the type pointer too long", req: hReq{path: "/v1/topics/orders/records", body: `{"records":[` + hRec(`{"event_type":"`+strings.Repeat("t", 300)+`"}`) + `]}`}, status: 400, code: produce.CodeInvalidType,
+			check: hMsgContains("/event_type")},
+		{name: "key too long", req: hReq{body: `{"records":[` + hRec(hPetV2, `"key":"`+strings.Repeat("k", 4097)+`"`) + `]}`}, status: 400, code: produce.CodeInvalidKey,
+			check: hMsgContains("limits.max_key_bytes")},
+		{name: "header name with CR", req: hReq{body: `{"records":[` + hRec(hPetV2, `"headers":{"a\rb":"x"}`) + `]}`}, status: 400, code: produce.CodeInvalidHeader},
+		{name: "header name too long", req: hReq{body: `{"records":[` + hRec(hPetV2, `"headers":{"`+strings.Repeat("h", 256)+`":"x"}`) + `]}`}, status: 400, code: produce.CodeInvalidHeader},
+		{name: "header value too long", req: hReq{body: `{"records":[` + hRec(hPetV2, `"headers":{"h":"`+strings.Repeat("v", 8193)+`"}`) + `]}`}, status: 400, code: produce.CodeInvalidHeader},
+		{name: "too many headers", req: hReq{body: `{"records":[` + hRec(hPetV2, `"headers":{`+manyHeaders(65)+`}`) + `]}`}, status: 400, code: produce.CodeInvalidHeader},
+		// Issue 10, item 9: Kafka forbids "." and "..".
+		{name: "topic ..", req: hReq{path: "/v1/topics/%2e%2e/records", body: `{"records":[` + hRec(hPetV2) + `]}`}, status: 400, code: produce.CodeInvalidTopic},
+		{name: "topic .", req: hReq{path: "/v1/topics/%2e/records", body: `{"records":[` + hRec(hPetV2) + `]}`}, status: 400, code: produce.CodeInvalidTopic},
+		{name: "topic over 249", req: hReq{path: "/v1/topics/" + strings.Repeat("t", 250) + "/records", body: `{"records":[` + hRec(hPetV2) + `]}`}, status: 400, code: produce.CodeInvalidTopic,
+			check: hMsgContains("(250 bytes)")},
 		{name: "topic not allowed", req: hReq{path: "/v1/topics/secrets/records", body: `{"records":[` + hRec(`{}`) + `]}`}, status: 403, code: produce.CodeTopicNotAllowed},
 		{name: "feature not allowed (config default)", req: hReq{path: "/v1/topics/guarded/records", body: `{"records":[` + hRec(`{}`) + `]}`}, status: 403, code: produce.CodeFeatureNotAllowed,
 			check: hMsgContains(`"checkout"`)},
@@ -425,6 +448,18 @@ func TestHTTPStatuses(t *testing.T) {
 			t.Errorf("topic %s has %d records", topic, n)
 		}
 	}
+}
+
+// manyHeaders returns n header members h0..h(n-1) of a JSON object.
+func manyHeaders(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"h%d":"v"`, i)
+	}
+	return b.String()
 }
 
 func hMsgContains(s string) func(*testing.T, *httptest.ResponseRecorder, hResponse) {
@@ -639,6 +674,30 @@ func hHeaderMap(t *testing.T, r *kgo.Record) map[string]string {
 		m[h.Key] = string(h.Value)
 	}
 	return m
+}
+
+// TestHTTPRegistryRefusesTheLookup: a registry 4xx other than "not found"
+// is the request's problem, answered 400 registry_rejected without
+// Retry-After (issue 10, item 8: it was a 503 retried forever).
+func TestHTTPRegistryRefusesTheLookup(t *testing.T) {
+	t.Parallel()
+	e := newHTTPEnv(t, nil, nil, produce.Options{})
+	e.st.Registry.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.Contains(r.URL.Path, "/subjects/events-") && !strings.Contains(r.URL.Path, "/subjects/huge") {
+			return false
+		}
+		w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+		fmt.Fprint(w, `{"error_code":431,"message":"request header fields too large"}`)
+		return true
+	})
+	w := e.post(t, "events", hRec(hPetV2, `"type":"huge"`))
+	r := hWantError(t, w, http.StatusBadRequest, produce.CodeRegistryRejected)
+	if got := w.Header().Get("Retry-After"); got != "" {
+		t.Errorf("Retry-After = %q on a request that cannot succeed", got)
+	}
+	if len(r.Results) != 1 || r.Results[0].Error == nil || !strings.Contains(r.Results[0].Error.Message, "431") {
+		t.Errorf("results = %+v, want the registry's status named", r.Results)
+	}
 }
 
 func TestHTTPRegistryDown(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 // Failure codes. They appear in HTTP and gRPC error bodies and in the
@@ -24,6 +25,17 @@ const (
 
 // MaxViolations bounds the violations reported for one value.
 const MaxViolations = 100
+
+// MaxMessageBytes bounds a violation's message. A value quoted in it (a
+// string that is not a valid date-time, that does not match a pattern) is
+// cut to quote.MaxBytes with its length; a property name in a path to
+// maxTokenBytes. So one violation is at most about 1 KiB, and a failure
+// with MaxViolations of them about 100 KiB, whatever the value's size.
+const MaxMessageBytes = 512
+
+// maxTokenBytes bounds one token of a violation's path (a property name
+// taken from the value).
+const maxTokenBytes = 128
 
 // Violation is one reason a value failed its schema.
 type Violation struct {
@@ -57,13 +69,13 @@ var printer = message.NewPrinter(language.English)
 
 // Malformed describes a value that is not strict JSON, from a jsonvalue.Parse error.
 func Malformed(err error) *Failure {
-	v := Violation{Keyword: jsonvalue.CodeSyntax, Message: err.Error()}
+	v := Violation{Keyword: jsonvalue.CodeSyntax, Message: quote.Cut(err.Error(), MaxMessageBytes)}
 	if je, ok := err.(*jsonvalue.Error); ok {
-		v = Violation{Path: je.Pointer, Keyword: je.Code, Message: fmt.Sprintf("%s (byte %d)", je.Msg, je.Offset)}
+		v = Violation{Path: quote.Cut(je.Pointer, MaxMessageBytes), Keyword: je.Code, Message: quote.Cut(fmt.Sprintf("%s (byte %d)", je.Msg, je.Offset), MaxMessageBytes)}
 	}
 	return &Failure{
 		Code:       CodeMalformedJSON,
-		Message:    "value is not valid JSON: " + err.Error(),
+		Message:    "value is not valid JSON: " + quote.Cut(err.Error(), MaxMessageBytes),
 		Violations: []Violation{v},
 	}
 }
@@ -85,12 +97,12 @@ func violations(subject string, version int, ve *jsonschema.ValidationError) *Fa
 		switch k := e.ErrorKind.(type) {
 		case *kind.Required:
 			for _, p := range k.Missing {
-				out = append(out, Violation{Path: base + "/" + escapeToken(p), Keyword: "required", Message: fmt.Sprintf("missing required property %q", p)})
+				out = append(out, Violation{Path: base + "/" + escapeToken(p), Keyword: "required", Message: "missing required property " + quote.String(p)})
 			}
 			return
 		case *kind.AdditionalProperties:
 			for _, p := range k.Properties {
-				out = append(out, Violation{Path: base + "/" + escapeToken(p), Keyword: "additionalProperties", Message: fmt.Sprintf("property %q is not allowed", p)})
+				out = append(out, Violation{Path: base + "/" + escapeToken(p), Keyword: "additionalProperties", Message: "property " + quote.String(p) + " is not allowed"})
 			}
 			return
 		case *kind.FalseSchema:
@@ -102,7 +114,7 @@ func violations(subject string, version int, ve *jsonschema.ValidationError) *Fa
 		if kp := e.ErrorKind.KeywordPath(); len(kp) > 0 {
 			kw = kp[len(kp)-1]
 		}
-		out = append(out, Violation{Path: base, Keyword: kw, Message: e.ErrorKind.LocalizedString(printer)})
+		out = append(out, Violation{Path: base, Keyword: kw, Message: describe(e.ErrorKind)})
 	}
 	walk(ve)
 	if len(out) > MaxViolations {
@@ -126,6 +138,40 @@ func violations(subject string, version int, ve *jsonschema.ValidationError) *Fa
 	return &Failure{Code: CodeSchemaViolation, Message: msg, Violations: out}
 }
 
+// describe renders what a keyword found wrong, quoting at most a bounded
+// prefix of the offending value (jsonschema's own messages quote it whole).
+func describe(k jsonschema.ErrorKind) string {
+	switch k := k.(type) {
+	case *kind.Format:
+		msg := boundedValue(k.Got) + " is not valid " + k.Want
+		if k.Err != nil {
+			// The reason, unless it is long: it may repeat the value.
+			if why := k.Err.Error(); len(why) <= 2*quote.MaxBytes {
+				msg += ": " + why
+			}
+		}
+		return msg
+	case *kind.Pattern:
+		return quote.String(k.Got) + " does not match pattern " + quote.String(k.Want)
+	case *kind.PropertyNames:
+		return "invalid property name " + quote.String(k.Property)
+	}
+	return quote.Cut(k.LocalizedString(printer), MaxMessageBytes)
+}
+
+// boundedValue renders a JSON value for a message: a string quoted and
+// cut, a number or a literal as it is, a container as "value".
+func boundedValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return quote.String(v)
+	case []any, map[string]any:
+		return "value"
+	default:
+		return quote.Cut(fmt.Sprint(v), quote.MaxBytes)
+	}
+}
+
 // falseSchema names the keyword whose value false refused e's instance (its
 // schema location ends in it, as in "#/unevaluatedProperties"), and says
 // what was refused: jsonschema only reports "false schema".
@@ -145,7 +191,7 @@ func falseSchema(e *jsonschema.ValidationError) (keyword, msg string) {
 	}
 	switch kw {
 	case "unevaluatedProperties", "additionalProperties":
-		return kw, fmt.Sprintf("property %q is not allowed (%s: false)", tok, kw)
+		return kw, fmt.Sprintf("property %s is not allowed (%s: false)", quote.String(tok), kw)
 	case "unevaluatedItems", "additionalItems", "items":
 		return kw, fmt.Sprintf("item %s is not allowed (%s: false)", tok, kw)
 	}
@@ -165,7 +211,10 @@ func pointer(tokens []string) string {
 	return b.String()
 }
 
+// escapeToken renders one pointer token (RFC 6901 escapes), cut to
+// maxTokenBytes: a property name comes from the value and may be huge.
 func escapeToken(t string) string {
+	t = quote.Cut(t, maxTokenBytes)
 	if !strings.ContainsAny(t, "~/") {
 		return t
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/quote"
 	"github.com/eventguard/eventguard/validate/fastpath"
 )
 
@@ -30,6 +31,11 @@ var (
 	// a JSON Schema, does not compile, or refers to a URL that is not a
 	// registry reference).
 	ErrBadSchema = errors.New("schema cannot be used")
+	// ErrRejected: the registry refused the request itself (an HTTP 4xx
+	// other than 401, 403, 404, 408 and 429: a subject name it will not
+	// take, a request too large). Asking again cannot help: it is the
+	// asker's problem, not an outage.
+	ErrRejected = errors.New("schema registry refused the request")
 )
 
 // Registry is the part of a schema registry client the resolver uses;
@@ -505,14 +511,16 @@ func classify(err error) error {
 	if errors.As(err, &re) {
 		switch {
 		case re.StatusCode == 404:
-			return fmt.Errorf("%w: %s", ErrNotFound, re.Message)
+			return fmt.Errorf("%w: %s", ErrNotFound, quote.Cut(re.Message, 256))
 		case re.StatusCode == 422 && re.ErrorCode == 42202:
-			return fmt.Errorf("%w: %s", ErrNotFound, re.Message) // invalid version
+			return fmt.Errorf("%w: %s", ErrNotFound, quote.Cut(re.Message, 256)) // invalid version
 		case re.StatusCode == 401 || re.StatusCode == 403:
-			return fmt.Errorf("%w: registry refused our credentials (HTTP %d): %s", ErrUnavailable, re.StatusCode, re.Message)
+			return fmt.Errorf("%w: registry refused our credentials (HTTP %d): %s", ErrUnavailable, re.StatusCode, quote.Cut(re.Message, 256))
+		case re.StatusCode >= 400 && re.StatusCode < 500 && re.StatusCode != 408 && re.StatusCode != 429:
+			return fmt.Errorf("%w: HTTP %d: %s", ErrRejected, re.StatusCode, quote.Cut(re.Message, 256))
 		default:
-			return fmt.Errorf("%w: HTTP %d: %s", ErrUnavailable, re.StatusCode, re.Message)
+			return fmt.Errorf("%w: HTTP %d: %s", ErrUnavailable, re.StatusCode, quote.Cut(re.Message, 256))
 		}
 	}
-	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: %s", ErrUnavailable, quote.Cut(err.Error(), 512))
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -533,5 +534,47 @@ func TestWarmPathNoRegistryCalls(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("warm path made %d registry calls, want 0", n)
+	}
+}
+
+// TestRegistryClientErrors: a registry 4xx that is not "not found" is the
+// asker's problem (ErrRejected: retrying cannot help), except 401/403
+// (our credentials), 408 and 429 (transient), which are ErrUnavailable;
+// 5xx are ErrUnavailable (issue 10, item 8: a 2 MB type made the registry
+// answer 431, and eventguard answered 503 forever).
+func TestRegistryClientErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status int
+		want   error
+	}{
+		{http.StatusRequestHeaderFieldsTooLarge, validate.ErrRejected},
+		{http.StatusRequestURITooLong, validate.ErrRejected},
+		{http.StatusBadRequest, validate.ErrRejected},
+		{http.StatusRequestEntityTooLarge, validate.ErrRejected},
+		{http.StatusRequestTimeout, validate.ErrUnavailable},
+		{http.StatusTooManyRequests, validate.ErrUnavailable},
+		{http.StatusForbidden, validate.ErrUnavailable},
+		{http.StatusInternalServerError, validate.ErrUnavailable},
+		{http.StatusBadGateway, validate.ErrUnavailable},
+		{http.StatusNotFound, validate.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			t.Parallel()
+			st := testutil.Start(t)
+			st.Registry.Intercept(func(w http.ResponseWriter, _ *http.Request) bool {
+				w.WriteHeader(tt.status)
+				fmt.Fprintf(w, `{"error_code":%d,"message":"%s"}`, tt.status*100, strings.Repeat("m", 2000))
+				return true
+			})
+			_, err := st.Resolver(t, validate.Options{}).Latest(ctx, "pets-value")
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("HTTP %d: err = %v, want %v", tt.status, err, tt.want)
+			}
+			if len(err.Error()) > 600 {
+				t.Errorf("HTTP %d: the error quotes the registry's whole answer (%d bytes)", tt.status, len(err.Error()))
+			}
+		})
 	}
 }

@@ -342,3 +342,42 @@ func TestValidatorPanicIsAFailure(t *testing.T) {
 		t.Errorf("the strict decoder let %d panics through", d)
 	}
 }
+
+// TestHugeValuesAreQuotedBounded: a value that breaks its schema is quoted
+// in a violation's message only as a bounded prefix with its length, and
+// so are property names taken from the value (issue 10, item 6: a 900 kB
+// bad date-time made an 8 MB answer).
+func TestHugeValuesAreQuotedBounded(t *testing.T) {
+	t.Parallel()
+	st := testutil.Start(t)
+	st.Register(t, "huge-value", `{"type":"object","properties":{
+		"at":{"type":"string","format":"date-time"},
+		"code":{"type":"string","pattern":"^[A-Z]{3}$"},
+		"mail":{"type":"string","format":"email"},
+		"kind":{"enum":["a","b"]}},
+		"propertyNames":{"maxLength":100000000},
+		"additionalProperties":false}`)
+	s, err := st.Resolver(t, validate.Options{}).Latest(context.Background(), "huge-value")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 900_000)
+	doc := `{"at":"` + big + `","code":"` + big + `","mail":"` + big + `","kind":"` + big + `","` + big + `":1}`
+	f := s.Validate([]byte(doc))
+	if f == nil || len(f.Violations) != 5 {
+		t.Fatalf("want 5 violations, got %+v", f)
+	}
+	total := len(f.Message)
+	for _, v := range f.Violations {
+		total += len(v.Path) + len(v.Message)
+		if len(v.Message) > validate.MaxMessageBytes || len(v.Path) > 256 {
+			t.Errorf("%s %s: message %d bytes, path %d bytes", v.Path, v.Keyword, len(v.Message), len(v.Path))
+		}
+		if !strings.Contains(v.Message+v.Path, "(900000 bytes)") && v.Keyword != "enum" {
+			t.Errorf("%s %s: %q does not say how long the value was", v.Path, v.Keyword, v.Message)
+		}
+	}
+	if total > 4096 {
+		t.Errorf("the failure is %d bytes for 5 violations", total)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 // smallObject is how many members an object checks for duplicate keys by
@@ -305,7 +307,7 @@ func (d *decoder) object() *Error {
 			}
 		}
 		if dup {
-			err := d.fail(CodeDuplicateKey, keyOff, "duplicate key "+strconv.Quote(k))
+			err := d.fail(CodeDuplicateKey, keyOff, "duplicate key "+quote.String(k))
 			d.segs = append(d.segs, k)
 			return err
 		}
