@@ -31,7 +31,7 @@ func TestCut(t *testing.T) {
 		t.Errorf("Cut(short) = %q", got)
 	}
 	s := "ab" + strings.Repeat("€", 10) // 32 bytes
-	got := Cut(s, 5)                   // "ab" + one 3-byte rune
+	got := Cut(s, 5)                    // "ab" + one 3-byte rune
 	if got != "ab€…(32 bytes)" {
 		t.Errorf("Cut = %q", got)
 	}
