@@ -101,7 +101,9 @@ func (c *Catalog) add(ev Event, who string, n int, produced bool) {
 		e = &entry{producers: map[string]*Usage{}, consumers: map[string]*Usage{}}
 		c.entries[k] = e
 	}
-	e.schemaID = ev.SchemaID
+	if ev.SchemaID != 0 { // consumed records do not name it
+		e.schemaID = ev.SchemaID
+	}
 	e.deprecated = ev.Deprecated
 	m := e.consumers
 	if produced {
@@ -141,6 +143,10 @@ type Entry struct {
 	Consumers  []Usage `json:"consumers"`
 	// Instances names the sidecars that saw it (merged snapshots only).
 	Instances []string `json:"instances,omitempty"`
+	// Sunset is the deprecated version's sunset date (YYYY-MM-DD), and
+	// Replacement the version to move to ("subject vN"), when declared.
+	Sunset      string `json:"sunset,omitempty"`
+	Replacement string `json:"replacement,omitempty"`
 }
 
 // Snapshot is the catalog at one moment: the body of GET /v1/catalog.
@@ -232,6 +238,12 @@ func Merge(snaps ...*Snapshot) *Snapshot {
 				a.e.SchemaID = e.SchemaID
 			}
 			a.e.Deprecated = a.e.Deprecated || e.Deprecated
+			if e.Sunset != "" {
+				a.e.Sunset = e.Sunset
+			}
+			if e.Replacement != "" {
+				a.e.Replacement = e.Replacement
+			}
 			if s.Instance != "" {
 				a.instances[s.Instance] = true
 			}

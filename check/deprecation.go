@@ -169,6 +169,24 @@ func (d *Deprecations) Lookup(s *validate.Schema) *config.Deprecation {
 	return x
 }
 
+// LookupVersion returns the deprecation declared for subject version by the
+// config, or by the registry metadata of a schema Lookup has seen; nil when
+// none. It does not log. The admin page and GET /v1/catalog use it for the
+// sunset of the versions in the usage catalog.
+func (d *Deprecations) LookupVersion(subject string, version int) *config.Deprecation {
+	if d == nil {
+		return nil
+	}
+	k := subjectVersion{subject, version}
+	if x, ok := d.by[k]; ok {
+		return declared(x)
+	}
+	if v, ok := d.fromMeta.Load(k); ok {
+		return v.(*config.Deprecation)
+	}
+	return nil
+}
+
 // declared returns a copy of x on the heap; allocating only on this path
 // keeps the common "not deprecated" lookup allocation-free.
 func declared(x config.Deprecation) *config.Deprecation { return &x }

@@ -28,6 +28,11 @@ type Event struct {
 	// Count is how many records of one request this event stands for
 	// (records with the same facts are reported together); 0 means 1.
 	Count int
+	// Message and Path say why records were refused before producing:
+	// the error's message and the JSON pointer of the record's first
+	// violation ("" when none); empty otherwise. The message may quote
+	// the value.
+	Message, Path string
 }
 
 // ReasonBatchRejected is the Event.Code of a valid record that was not
@@ -66,7 +71,7 @@ func (p *Pipeline) refuse(ctx context.Context, req *Request, e *Error) *Response
 		outcome, lv = "failed", slog.LevelWarn
 	}
 	if n := len(req.Records); n > 0 {
-		p.o.Observer.Record(Event{Topic: req.Topic, Feature: req.Feature, Outcome: outcome, Code: e.Code, Count: n})
+		p.o.Observer.Record(Event{Topic: req.Topic, Feature: req.Feature, Outcome: outcome, Code: e.Code, Count: n, Message: e.Message})
 	}
 	p.logRequest(ctx, lv, "request "+outcome, req, e)
 	return &Response{Err: e}
@@ -105,7 +110,10 @@ func (p *Pipeline) logRequest(ctx context.Context, lv slog.Level, msg string, re
 
 // reject reports and logs record i, refused before producing.
 func (p *Pipeline) reject(ctx context.Context, req *Request, i int, s *validate.Schema, e *RecordError, deprecated bool) {
-	ev := Event{Topic: req.Topic, Feature: req.Feature, Outcome: "rejected", Code: e.Code, Deprecated: deprecated}
+	ev := Event{Topic: req.Topic, Feature: req.Feature, Outcome: "rejected", Code: e.Code, Deprecated: deprecated, Message: e.Message}
+	if len(e.Violations) > 0 {
+		ev.Path = e.Violations[0].Path
+	}
 	attrs := []slog.Attr{slog.String("topic", req.Topic), slog.String("feature", req.Feature), slog.Int("index", i), slog.String("code", e.Code), slog.String("error", e.Message)}
 	if s != nil {
 		ev.Subject, ev.SchemaID, ev.Version = s.Subject, s.ID, s.Version

@@ -21,6 +21,6 @@ func (s *sidecar) observeConsume(o consume.Options) consume.Options {
 	if o.Tracer == nil {
 		o.Tracer = s.tracing.Tracer
 	}
-	o.Observer = &observe.Consume{Next: o.Observer, Metrics: s.metrics, Catalog: s.catalog, Subscription: sub}
+	o.Observer = &observe.Consume{Next: o.Observer, Metrics: s.metrics, Catalog: s.catalog, Recent: s.recent, Subscription: sub}
 	return o
 }

@@ -49,6 +49,9 @@ type sidecar struct {
 	// pipelines (telemetry.go in this folder documents the wiring).
 	metrics *telemetry.Metrics
 	catalog *catalog.Catalog
+	// recent keeps the latest rejected and dead-lettered records for the
+	// admin page and GET /v1/recent.
+	recent  *catalog.Recent
 	tracing *telemetry.Tracing
 	// deprecations are checked on produce and counted on consume.
 	deprecations *check.Deprecations
@@ -102,7 +105,7 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 		KafkaErr: s.monitor.Err,
 		Logger:   log,
 		Tracer:   s.tracing.Tracer,
-		Observer: observe.Produce{Metrics: s.metrics, Catalog: s.catalog},
+		Observer: observe.Produce{Metrics: s.metrics, Catalog: s.catalog, Recent: s.recent},
 	})
 	s.grpc = proxy.NewGRPC(s.pipeline, proxy.GRPCOptions{
 		Config:        cfg,
@@ -344,6 +347,7 @@ func (s *sidecar) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.prom, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /v1/catalog", s.serveCatalog)
+	s.mountAdminPage(mux)
 	if s.cfg.Listen.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

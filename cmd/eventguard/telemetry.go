@@ -40,6 +40,7 @@ func (s *sidecar) setupTelemetry(hooks ...sidecarHooks) error {
 		return err
 	}
 	s.catalog = catalog.New(catalog.Options{Instance: s.cfg.Instance})
+	s.recent = catalog.NewRecent(catalog.RecentOptions{Instance: s.cfg.Instance})
 	s.deprecations = check.NewDeprecations(s.cfg.Deprecations, s.log, nil)
 	s.tracing, err = telemetry.StartTracing(context.Background(), s.cfg.Telemetry, telemetry.TracingOptions{
 		ServiceVersion: v,
@@ -64,5 +65,5 @@ func (s *sidecar) registerPanics(component string, count func() int64) {
 // serveCatalog answers GET /v1/catalog: what this sidecar has produced and
 // consumed since start, by topic, subject, version, feature and group.
 func (s *sidecar) serveCatalog(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.catalog.Snapshot())
+	writeJSON(w, http.StatusOK, s.catalogSnapshot())
 }

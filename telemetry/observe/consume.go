@@ -16,14 +16,17 @@ import (
 	"github.com/eventguard/eventguard/telemetry/span"
 )
 
-// Consume turns one subscription's outcomes into metrics, catalog entries
-// and deprecated-version counts, and passes them on to Next.
+// Consume turns one subscription's outcomes into metrics, catalog entries,
+// deprecated-version counts and the latest dead-letters, and passes them on
+// to Next.
 type Consume struct {
 	// Next, when set, is told every outcome too.
 	Next consume.Observer
-	// Metrics and Catalog may be nil.
+	// Metrics, Catalog and Recent may be nil.
 	Metrics *telemetry.Metrics
 	Catalog *catalog.Catalog
+	// Recent lists the dead-lettered records.
+	Recent *catalog.Recent
 	// Subscription is the observed subscription (for its dead-letter
 	// topics).
 	Subscription config.Subscription
@@ -69,6 +72,7 @@ func (o *Consume) Retried(l consume.Labels, attempt int) {
 func (o *Consume) DeadLettered(l consume.Labels, reason string) {
 	o.Metrics.Record(recordLabels(l), "dead_lettered", reason, 1)
 	o.Metrics.DLQWrite(o.Subscription.DLQTopicFor(l.Topic), l.Group, reason)
+	o.Recent.Add(catalog.Rejection{Outcome: catalog.OutcomeDeadLettered, Topic: l.Topic, Subject: l.Subject, Version: l.Version, Group: l.Group, Reason: reason})
 	o.used(l)
 	if o.Next != nil {
 		o.Next.DeadLettered(l, reason)

@@ -15,11 +15,12 @@ import (
 	"github.com/eventguard/eventguard/validate"
 )
 
-// Produce turns produce pipeline facts into metrics and catalog entries.
-// Either field may be nil.
+// Produce turns produce pipeline facts into metrics, catalog entries and
+// the latest rejections. Any field may be nil.
 type Produce struct {
 	Metrics *telemetry.Metrics
 	Catalog *catalog.Catalog
+	Recent  *catalog.Recent
 }
 
 var (
@@ -28,7 +29,9 @@ var (
 )
 
 // Record counts records' outcome; accepted records of a resolved schema
-// enter the catalog under their feature.
+// enter the catalog under their feature, rejected ones the latest
+// rejections (not the valid records of a request refused for another
+// record: those are counted, not listed).
 func (o Produce) Record(ev produce.Event) {
 	n := ev.Count
 	if n <= 0 {
@@ -39,8 +42,12 @@ func (o Produce) Record(ev produce.Event) {
 	if ev.Deprecated {
 		o.Metrics.Deprecated(l, n)
 	}
-	if ev.Outcome == "accepted" {
+	switch {
+	case ev.Outcome == "accepted":
 		o.Catalog.Produced(catalog.Event{Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version, SchemaID: ev.SchemaID, Deprecated: ev.Deprecated}, ev.Feature, n)
+	case ev.Outcome == catalog.OutcomeRejected && ev.Code != produce.ReasonBatchRejected:
+		o.Recent.Add(catalog.Rejection{Outcome: catalog.OutcomeRejected, Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version,
+			Feature: ev.Feature, Reason: ev.Code, Path: ev.Path, Message: ev.Message, Records: n})
 	}
 }
 
