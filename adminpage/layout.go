@@ -515,12 +515,15 @@ func reasonLines(cs []catalog.RejectionCount) []Line {
 	return out
 }
 
+// deprecationText fits one line: "deprecated · sunset 2027-03-31", or
+// "sunset passed 2027-03-31" once at is past it (the node's style says
+// deprecated).
 func deprecationText(e *catalog.Entry, at time.Time) string {
 	if e.Sunset == "" {
 		return "deprecated"
 	}
 	if d, err := time.Parse(time.DateOnly, e.Sunset); err == nil && !at.Before(d) {
-		return "deprecated · sunset passed " + e.Sunset
+		return "sunset passed " + e.Sunset
 	}
 	return "deprecated · sunset " + e.Sunset
 }

@@ -113,3 +113,21 @@ func TestMerge(t *testing.T) {
 		t.Errorf("empty graph: %v %q", err, buf.String())
 	}
 }
+
+// TestCatalogKeepsSchemaIDAndSunset: a consumed record (which does not
+// name its schema id) keeps the id a produced one recorded, and Merge
+// keeps a sunset and replacement any sidecar reported.
+func TestCatalogKeepsSchemaIDAndSunset(t *testing.T) {
+	c := New(Options{})
+	c.Produced(Event{Topic: "pets", Subject: "pets-value", Version: 1, SchemaID: 7}, "f", 1)
+	c.Consumed(Event{Topic: "pets", Subject: "pets-value", Version: 1}, "g", 1)
+	s := c.Snapshot()
+	if s.Entries[0].SchemaID != 7 {
+		t.Errorf("schema id = %d, want 7", s.Entries[0].SchemaID)
+	}
+	other := &Snapshot{Instance: "b", Entries: []Entry{{Topic: "pets", Subject: "pets-value", Version: 1, Deprecated: true, Sunset: "2027-03-31", Replacement: "pets-value v2"}}}
+	m := Merge(s, other)
+	if e := m.Entries[0]; !e.Deprecated || e.Sunset != "2027-03-31" || e.Replacement != "pets-value v2" || e.SchemaID != 7 {
+		t.Errorf("merged: %+v", e)
+	}
+}

@@ -27,7 +27,7 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-const catalogUsage = `usage: eventguard catalog graph --from URL [--from URL ...] [--format mermaid|dot]
+const catalogUsage = `usage: eventguard catalog graph --from URL [--from URL ...] [--format mermaid|dot|html]
 
 Fetches the usage catalogs of several sidecars (GET /v1/catalog on their admin
 listeners) and prints one producer-feature → event version → consumer-group
@@ -36,6 +36,11 @@ a saved catalog JSON file, or - for standard input. A URL ending in /metrics is
 read as a Prometheus scrape instead: the counts come from
 eventguard_records_total (no first/last seen), so the graph also works from a
 sidecar's metrics alone, or from a Prometheus federation endpoint.
+
+--format html writes the admin page (GET /ui) for the whole fleet as one
+self-contained file: the merged usage map, and, for each --from that is a
+sidecar's admin URL, its latest rejections (GET /v1/recent) and readiness
+(GET /readyz).
 `
 
 func cmdCatalog(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -47,7 +52,7 @@ func cmdCatalog(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	var from stringList
 	fs.Var(&from, "from", "a sidecar's admin URL, a /v1/catalog URL, a catalog JSON file or - (repeatable)")
-	format := fs.String("format", catalog.FormatMermaid, "output format: mermaid or dot")
+	format := fs.String("format", catalog.FormatMermaid, "output format: mermaid, dot or html")
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout for each fetch")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -56,8 +61,8 @@ func cmdCatalog(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprint(stderr, catalogUsage)
 		return exitCode(2)
 	}
-	if *format != catalog.FormatMermaid && *format != catalog.FormatDOT {
-		return fmt.Errorf("--format %q: want mermaid or dot", *format)
+	if *format != catalog.FormatMermaid && *format != catalog.FormatDOT && *format != formatHTML {
+		return fmt.Errorf("--format %q: want mermaid, dot or html", *format)
 	}
 	snaps := make([]*catalog.Snapshot, 0, len(from))
 	for _, src := range from {
@@ -66,6 +71,9 @@ func cmdCatalog(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		snaps = append(snaps, s)
+	}
+	if *format == formatHTML {
+		return writeFleetPage(ctx, stdout, from, snaps, *timeout)
 	}
 	return catalog.WriteGraph(stdout, catalog.Merge(snaps...), *format)
 }
