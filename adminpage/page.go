@@ -29,12 +29,13 @@ import (
 	"github.com/eventguard/eventguard/catalog"
 )
 
-//go:embed assets/page.css assets/page.js page.html.tmpl
+//go:embed assets/page.css assets/page.js assets/favicon.svg page.html.tmpl
 var assets embed.FS
 
 var (
 	css  = mustRead("assets/page.css")
 	js   = mustRead("assets/page.js")
+	icon = mustRead("assets/favicon.svg")
 	tmpl = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{
 		"clock":      func(t time.Time) string { return t.UTC().Format("15:04:05") },
 		"stamp":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
@@ -148,8 +149,8 @@ func ReadinessOf(instance string, checks map[string]string, ready bool) Readines
 }
 
 // Handler serves the live page: GET /ui (the page), GET /ui/live (its
-// content, which the page fetches every Refresh), GET /ui/assets/page.css
-// and /ui/assets/page.js. Mount it on "/ui" and "/ui/". Every answer
+// content, which the page fetches every Refresh), and its stylesheet,
+// script and icon under GET /ui/assets/. Mount it on "/ui" and "/ui/". Every answer
 // carries a Content-Security-Policy that allows nothing but this listener.
 func Handler(o Options) http.Handler {
 	if o.Title == "" {
@@ -170,6 +171,7 @@ func Handler(o Options) http.Handler {
 	mux.HandleFunc("GET /ui/live", h.live)
 	mux.HandleFunc("GET /ui/assets/page.css", asset(css, "text/css; charset=utf-8"))
 	mux.HandleFunc("GET /ui/assets/page.js", asset(js, "text/javascript; charset=utf-8"))
+	mux.HandleFunc("GET /ui/assets/favicon.svg", asset(icon, "image/svg+xml"))
 	return secure(mux)
 }
 

@@ -314,9 +314,9 @@ func TestHandler(t *testing.T) {
 	if i := strings.Index(page, `<main id="main">`); i < 0 || !strings.Contains(page[i:], strings.TrimSpace(live)) {
 		t.Errorf("the live content is not the page's main")
 	}
-	for path, ct := range map[string]string{"/ui/assets/page.css": "text/css; charset=utf-8", "/ui/assets/page.js": "text/javascript; charset=utf-8"} {
+	for path, ct := range map[string]string{"/ui/assets/page.css": "text/css; charset=utf-8", "/ui/assets/page.js": "text/javascript; charset=utf-8", "/ui/assets/favicon.svg": "image/svg+xml"} {
 		resp, body := get(path)
-		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ct || len(body) < 100 {
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ct || len(body) < 150 {
 			t.Errorf("GET %s: %d %s %d bytes", path, resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 		}
 	}
