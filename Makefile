@@ -11,7 +11,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The build line the Dockerfile uses too (a test keeps them the same).
 GOBUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 
-.PHONY: help build test test-unit test-e2e lint fmt vet bench bench-go \
+.PHONY: help build test test-unit test-e2e test-browser screenshot lint fmt vet bench bench-go \
         kafka-up kafka-down dev proto docs clean
 
 help: ## list the targets
@@ -23,7 +23,7 @@ build: ## build bin/eventguard (static, version stamped)
 dev: ## run eventguard dev (embedded Kafka and registry)
 	$(GO) run ./cmd/eventguard dev
 
-test: vet test-unit test-e2e ## vet, unit tests with -race, then the real-Kafka e2e and interop suites
+test: vet test-unit test-e2e test-browser ## vet, unit tests with -race, the real-Kafka e2e and interop suites, the admin page in Chromium
 	@echo "make test: all suites passed"
 
 test-unit: ## unit and package tests (kfake, srfake) with -race
@@ -31,6 +31,12 @@ test-unit: ## unit and package tests (kfake, srfake) with -race
 
 test-e2e: ## end-to-end tests against a real Apache Kafka broker (KAFKA_BROKERS, or one started here)
 	test/run-e2e.sh
+
+test-browser: ## the admin page in a real browser (Debian's chromium, node, playwright-core from test/browser)
+	test/run-browser.sh
+
+screenshot: ## refresh docs/admin-page.png (the browser test's screenshot)
+	EVENTGUARD_SCREENSHOT=docs/admin-page.png test/run-browser.sh
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -159,8 +159,8 @@ type Listen struct {
 	HTTP string `yaml:"http"`
 	// GRPC is the gRPC ingress address. Default: "127.0.0.1:9090".
 	GRPC string `yaml:"grpc"`
-	// Admin serves /metrics, /healthz, /readyz and /v1/catalog.
-	// Default: "0.0.0.0:9464".
+	// Admin serves /metrics, /healthz, /readyz, /v1/catalog, /v1/recent
+	// and the admin page, /ui. Default: "0.0.0.0:9464".
 	Admin string `yaml:"admin"`
 	// Pprof also serves Go's profiles (/debug/pprof/) on the admin
 	// listener, to diagnose CPU and memory use. They reveal the process's

@@ -27,9 +27,11 @@ chromium="$(command -v chromium || true)"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || skip "node $(node --version) is too old (playwright-core needs 20+)"
 
-if [[ ! -d test/browser/node_modules/playwright-core ]] ||
-	! cmp -s test/browser/package-lock.json test/browser/node_modules/.package-lock.json 2>/dev/null; then
-	(cd test/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+# npm ci (never a browser download) when the lock file changed since the
+# last install.
+if ! cmp -s test/browser/package-lock.json test/browser/node_modules/.eventguard-lock 2>/dev/null; then
+	(cd test/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+		cp package-lock.json node_modules/.eventguard-lock)
 fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/eventguard-browser.XXXXXX")"

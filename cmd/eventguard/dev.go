@@ -173,7 +173,7 @@ eventguard dev is up.
   Kafka brokers   %s
   registry        %s
   HTTP ingress    http://%s
-  admin           http://%s  (/metrics /readyz /healthz /v1/catalog)
+  admin           http://%s  (/ui /metrics /readyz /healthz /v1/catalog /v1/recent)
 
 Produce a valid event:
   curl -sS -X POST http://%[3]s/v1/topics/pets/records \
