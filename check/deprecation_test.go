@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/testutil"
+	"github.com/eventguard/eventguard/validate"
 )
 
 func TestDeprecationsCheck(t *testing.T) {
@@ -101,3 +104,29 @@ func TestFromMetadata(t *testing.T) {
 
 // TestRegistryMetadataDeprecation: a deprecation declared in the registry's
 // schema metadata, not in the config, is enforced by the pipeline.
+
+// TestDeprecationsLookupVersion: a version's deprecation by subject and
+// version, from the config, or from the registry metadata of a schema
+// Lookup has seen; nil otherwise.
+func TestDeprecationsLookupVersion(t *testing.T) {
+	t.Parallel()
+	d := check.NewDeprecations([]config.Deprecation{{Subject: "pets-value", Version: 1, Sunset: config.Date{Time: time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)}}}, nil, nil)
+	if x := d.LookupVersion("pets-value", 1); x == nil || x.Sunset.Format(time.DateOnly) != "2027-03-31" {
+		t.Errorf("from the config: %+v", x)
+	}
+	if x := d.LookupVersion("legacy-value", 1); x != nil {
+		t.Errorf("not seen yet: %+v", x)
+	}
+	s := &validate.Schema{Subject: "legacy-value", Version: 1, Metadata: &sr.SchemaMetadata{Properties: map[string]string{check.MetadataSunset: "2020-01-31"}}}
+	d.Lookup(s)
+	if x := d.LookupVersion("legacy-value", 1); x == nil || x.Sunset.Format(time.DateOnly) != "2020-01-31" {
+		t.Errorf("from the metadata: %+v", x)
+	}
+	if x := d.LookupVersion("legacy-value", 2); x != nil {
+		t.Errorf("another version: %+v", x)
+	}
+	var none *check.Deprecations
+	if none.LookupVersion("pets-value", 1) != nil {
+		t.Error("nil Deprecations")
+	}
+}
