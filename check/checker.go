@@ -16,6 +16,9 @@ type Resolver interface {
 	ByVersion(ctx context.Context, subject string, version int) (*validate.Schema, error)
 	// Latest returns the latest version of subject.
 	Latest(ctx context.Context, subject string) (*validate.Schema, error)
+	// Registrations returns the subject versions schema id is registered
+	// under, once ByID has loaded it; nil when unknown.
+	Registrations(id int) []validate.SubjectVersion
 }
 
 var _ Resolver = (*validate.Resolver)(nil)

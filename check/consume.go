@@ -3,7 +3,9 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/validate"
 )
@@ -20,6 +22,25 @@ const (
 	CodeUnknownSchema = dlq.ReasonUnknownSchema
 )
 
+// CodeWrongSubject: the value's schema id is registered, but not under a
+// subject the topic's strategy allows (a producer that bypassed eventguard
+// framed it with another subject's schema). A dead-letter reason.
+const CodeWrongSubject = dlq.ReasonWrongSubject
+
+// ConsumeInput is one record consumed from a topic.
+type ConsumeInput struct {
+	// Topic is the topic's policy: its name and subject strategy, which
+	// say what subjects its records may carry (SubjectAllowed).
+	Topic config.Topic
+	// AnySubject accepts a schema registered under any subject (a topic
+	// that carries several types under subjects of their own).
+	AnySubject bool
+	// Value is the record's value as read from Kafka.
+	Value []byte
+	// Group names the consumer group in the deprecation log.
+	Group string
+}
+
 // ConsumeVerdict is a Verdict on a consumed record, with what the check
 // read from its wire format.
 type ConsumeVerdict struct {
@@ -31,28 +52,32 @@ type ConsumeVerdict struct {
 	Payload []byte
 }
 
-// Consume checks a record consumed from topic: decode the Confluent
-// framing, find the schema by id (labelled with "<topic>-value" when it is
-// registered there), validate. group names the consumer group in the
-// deprecation log. It returns an error, wrapping validate.ErrUnavailable,
-// only when the registry could not be asked: that is no verdict on the
-// record, so the caller waits and asks again.
-func (c *Checker) Consume(ctx context.Context, topic string, value []byte, group string) (ConsumeVerdict, error) {
-	v, err := c.consume(ctx, TopicSubject(topic), value)
+// Consume checks a consumed record: decode the Confluent framing, find the
+// schema by id, check that it is registered under a subject the topic's
+// strategy allows (unless AnySubject), validate. It returns an error,
+// wrapping validate.ErrUnavailable, only when the registry could not be
+// asked: that is no verdict on the record, so the caller waits and asks
+// again.
+func (c *Checker) Consume(ctx context.Context, in *ConsumeInput) (ConsumeVerdict, error) {
+	v, err := c.consume(ctx, in.Topic, in.AnySubject, in.Value)
 	if err != nil || v.Schema == nil || c.deps == nil {
 		return v, err
 	}
-	v.Deprecation = c.deps.ConsumedSchema(v.Schema, group)
+	v.Deprecation = c.deps.ConsumedSchema(v.Schema, in.Group)
 	return v, nil
 }
 
-func (c *Checker) consume(ctx context.Context, preferSubject string, value []byte) (ConsumeVerdict, error) {
+func (c *Checker) consume(ctx context.Context, t config.Topic, anySubject bool, value []byte) (ConsumeVerdict, error) {
 	id, payload, err := validate.Unframe(value)
 	if err != nil {
 		return ConsumeVerdict{Verdict: Verdict{Code: CodeNotWireFormat, Message: err.Error()}, SchemaID: -1}, nil
 	}
 	v := ConsumeVerdict{SchemaID: id, Payload: payload}
-	s, err := c.r.ByID(ctx, id, preferSubject)
+	prefer := ""
+	if t.SubjectStrategy == config.StrategyTopic || t.SubjectStrategy == "" {
+		prefer = TopicSubject(t.Name)
+	}
+	s, err := c.r.ByID(ctx, id, prefer)
 	switch {
 	case err == nil:
 	case errors.Is(err, validate.ErrNotFound), errors.Is(err, validate.ErrBadSchema), errors.Is(err, validate.ErrRejected):
@@ -61,9 +86,43 @@ func (c *Checker) consume(ctx context.Context, preferSubject string, value []byt
 	default:
 		return v, err
 	}
+	if !anySubject && !SubjectAllowed(t, s.Subject) {
+		// Another registration of the same id may be allowed (one schema
+		// registered under several subjects has one id).
+		found := false
+		for _, sv := range c.r.Registrations(id) {
+			if SubjectAllowed(t, sv.Subject) {
+				if s, err = c.r.ByID(ctx, id, sv.Subject); err != nil {
+					return v, err
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			v.Schema = s
+			v.Code = CodeWrongSubject
+			v.Message = fmt.Sprintf("schema id %d is registered as %s version %d, not under a subject topic %q may carry (%s); "+
+				"the record was framed with another subject's schema. A subscription may allow any subject (subscriptions[].subject_strategy: any)",
+				id, s.Subject, s.Version, t.Name, allowedText(t))
+			return v, nil
+		}
+	}
 	v.Schema = s
 	if f := s.Validate(payload); f != nil {
 		v.Code, v.Message, v.Violations = f.Code, f.Message, f.Violations
 	}
 	return v, nil
+}
+
+// allowedText says which subjects topic t's strategy allows.
+func allowedText(t config.Topic) string {
+	switch t.SubjectStrategy {
+	case config.StrategyTopicRecord:
+		return fmt.Sprintf("%s-<type>, topic_record strategy", t.Name)
+	case config.StrategyRecord:
+		return "any, record strategy"
+	default:
+		return TopicSubject(t.Name) + ", topic strategy"
+	}
 }

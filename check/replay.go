@@ -5,29 +5,59 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/validate"
 )
 
+// ReplayOptions say what Replay may do beyond validating a dead-letter
+// record against the schema its id names.
+type ReplayOptions struct {
+	// Topic returns the policy of the topic replayed to (its subject
+	// strategy); nil means every topic uses the topic strategy.
+	Topic func(name string) config.Topic
+	// AnySubject accepts a schema registered under any subject, as a
+	// subscription with subject_strategy: any does.
+	AnySubject bool
+	// TryLatest: a record in wire format that breaks the schema its id
+	// names (schema_violation, malformed_json) is validated against the
+	// latest version of "<topic>-value"; if it passes it is replayed
+	// re-framed with that version's id.
+	TryLatest bool
+	// Reframe: records that never had a contract eventguard could check —
+	// not in wire format (not_wire_format), an id the registry does not
+	// know (unknown_schema), another subject's schema (wrong_subject) — are
+	// validated against the latest version of "<topic>-value" too, and
+	// framed with its id if they pass. Off by default: it turns bytes no
+	// contract vouched for into accepted data, so it must be asked for.
+	Reframe bool
+}
+
 // Replay checks a dead-letter record's value for re-production to topic:
 //
-//  1. A value in wire format is validated against the schema its id names.
-//     If it passes (the id is known again, or the record was rejected by
-//     the app rather than by its contract) it is replayed byte for byte.
-//  2. Otherwise, when tryLatest is set, the JSON payload (the whole value
-//     when it has no wire-format header) is validated against the latest
-//     version of "<topic>-value". If it passes, it is replayed re-framed
-//     with that version's schema id: the JSON bytes are unchanged, the
-//     5-byte header names the schema it now passes.
+//  1. A value in wire format is checked as consume checks it: the schema
+//     its id names, registered under a subject the topic allows. If it
+//     passes (the id is known again, or the record was rejected by the app
+//     rather than by its contract) it is replayed byte for byte.
+//  2. Otherwise, when the reason allows it (TryLatest for a value that
+//     broke its own schema; Reframe for one that had no usable contract),
+//     the JSON payload (the whole value when it has no wire-format header)
+//     is validated against the latest version of "<topic>-value". If it
+//     passes, it is replayed framed with that version's schema id: the
+//     JSON bytes are unchanged, the 5-byte header names the schema it now
+//     passes.
 //  3. Otherwise the record still fails, with the reason of step 1.
 //
 // A schema id's content never changes in the registry, so a record that
 // broke its own schema can only come back under a newer version (step 2).
 // It returns an error only when the registry could not be asked.
 // ReplayCheck wraps it for dlq.Replay.
-func (c *Checker) Replay(ctx context.Context, topic string, value []byte, tryLatest bool) (dlq.Verdict, error) {
-	subject := TopicSubject(topic)
-	res, err := c.consume(ctx, subject, value)
+func (c *Checker) Replay(ctx context.Context, topic string, value []byte, o ReplayOptions) (dlq.Verdict, error) {
+	t := config.Topic{Name: topic, SubjectStrategy: config.StrategyTopic}
+	if o.Topic != nil {
+		t = o.Topic(topic)
+	}
+	res, err := c.consume(ctx, t, o.AnySubject, value)
 	if err != nil {
 		return dlq.Verdict{}, err
 	}
@@ -35,13 +65,22 @@ func (c *Checker) Replay(ctx context.Context, topic string, value []byte, tryLat
 		return dlq.Verdict{Pass: true, SchemaID: res.Schema.ID, Subject: res.Schema.Subject, Version: res.Schema.Version}, nil
 	}
 	fail := dlq.Verdict{Reason: res.Code, Message: res.Message}
-	if !tryLatest {
-		return fail, nil
+	switch res.Code {
+	case CodeNotWireFormat, CodeUnknownSchema, CodeWrongSubject:
+		if !o.Reframe {
+			fail.Message += "; not tried against the latest version: the record had no contract eventguard could check (--reframe tries it)"
+			return fail, nil
+		}
+	default:
+		if !o.TryLatest {
+			return fail, nil
+		}
 	}
 	payload := res.Payload
 	if res.Code == CodeNotWireFormat {
 		payload = value
 	}
+	subject := TopicSubject(topic)
 	latest, err := c.r.Latest(ctx, subject)
 	switch {
 	case err == nil:
@@ -69,8 +108,8 @@ func (c *Checker) Replay(ctx context.Context, topic string, value []byte, tryLat
 
 // ReplayCheck returns Replay as the check dlq.Replay runs on each
 // dead-letter record.
-func (c *Checker) ReplayCheck(tryLatest bool) dlq.CheckFunc {
+func (c *Checker) ReplayCheck(o ReplayOptions) dlq.CheckFunc {
 	return func(ctx context.Context, topic string, value []byte) (dlq.Verdict, error) {
-		return c.Replay(ctx, topic, value, tryLatest)
+		return c.Replay(ctx, topic, value, o)
 	}
 }

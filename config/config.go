@@ -177,6 +177,9 @@ const (
 	StrategyRecord = "record"
 	// StrategyTopicRecord uses "<topic>-<type>".
 	StrategyTopicRecord = "topic_record"
+	// StrategyAny, for a subscription only, accepts records framed with a
+	// schema registered under any subject.
+	StrategyAny = "any"
 )
 
 // Topic is one entry of the produce allow-list.
@@ -245,6 +248,15 @@ type Subscription struct {
 	// StartFrom is where a group with no committed offset starts: earliest
 	// or latest. Default: "earliest".
 	StartFrom string `yaml:"start_from"`
+	// SubjectStrategy says which subjects a consumed record's schema id
+	// may be registered under: topic ("<topic>-value"), topic_record
+	// ("<topic>-<type>"), record (any record type), or any (any subject,
+	// for a topic that carries several types under subjects of their
+	// own). A record framed with a schema of another subject is
+	// dead-lettered as wrong_subject: a producer that bypasses eventguard
+	// cannot bypass the topic's contract. Default: "" — the topic's
+	// subject_strategy in topics when it is listed there, else topic.
+	SubjectStrategy string `yaml:"subject_strategy"`
 }
 
 // Deliver names the delivery target: an HTTP URL or the gRPC Subscribe stream.

@@ -196,6 +196,11 @@ func (c *Config) Validate() error {
 		if s.StartFrom != "earliest" && s.StartFrom != "latest" {
 			bad(p+".start_from", "must be earliest or latest, got %q", s.StartFrom)
 		}
+		switch s.SubjectStrategy {
+		case "", StrategyTopic, StrategyRecord, StrategyTopicRecord, StrategyAny:
+		default:
+			bad(p+".subject_strategy", "must be one of topic, record, topic_record, any, got %q", s.SubjectStrategy)
+		}
 	}
 
 	for i, d := range c.Deprecations {
@@ -260,6 +265,26 @@ func (c *Config) Topic(name string) (Topic, bool) {
 		}
 	}
 	return Topic{}, false
+}
+
+// ConsumePolicy returns the policy the contract check applies to records
+// sub consumes from topic: the subject strategy their schema ids must be
+// registered under, and whether any subject is allowed (subject_strategy:
+// any). Without a subject_strategy of its own, the subscription follows the
+// topic's entry in topics, else the topic strategy.
+func (c *Config) ConsumePolicy(sub *Subscription, topic string) (t Topic, anySubject bool) {
+	t = Topic{Name: topic, SubjectStrategy: StrategyTopic}
+	switch sub.SubjectStrategy {
+	case StrategyAny:
+		return t, true
+	case StrategyTopic, StrategyRecord, StrategyTopicRecord:
+		t.SubjectStrategy = sub.SubjectStrategy
+		return t, false
+	}
+	if listed, ok := c.Topic(topic); ok && listed.SubjectStrategy != "" {
+		t.SubjectStrategy = listed.SubjectStrategy
+	}
+	return t, false
 }
 
 // DLQTopicFor returns the dead-letter topic for a record consumed from topic.

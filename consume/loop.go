@@ -33,6 +33,13 @@ type Options struct {
 	// Checker is the contract check every consumed record goes through.
 	// Required.
 	Checker *check.Checker
+	// Policy returns the policy records of a consumed topic are checked
+	// against: the subject strategy their schema ids must be registered
+	// under, and whether any subject is allowed. The sidecar gives
+	// config.Config.ConsumePolicy (the subscription's subject_strategy,
+	// else the topic's entry in topics). Default: the subscription's
+	// subject_strategy, else the topic strategy.
+	Policy func(topic string) (t config.Topic, anySubject bool)
 	// Deliverer hands valid records to the app. Default: an
 	// HTTPDeliverer posting to Subscription.Deliver.URL; required when the
 	// subscription delivers over gRPC.
@@ -129,6 +136,10 @@ func Start(o Options) (*Loop, error) {
 			return nil, fmt.Errorf("subscription %q delivers over gRPC, but no gRPC Subscribe transport is wired", sub.Name)
 		}
 		o.Deliverer = NewHTTPDeliverer(sub.Deliver.URL, nil)
+	}
+	if o.Policy == nil {
+		bare := &config.Config{}
+		o.Policy = func(topic string) (config.Topic, bool) { return bare.ConsumePolicy(sub, topic) }
 	}
 	if o.Tracer == nil {
 		o.Tracer = span.NewTracer(nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
@@ -46,7 +47,10 @@ func TestPoisonRecordsAreDeadLettered(t *testing.T) {
 		{reason: dlq.ReasonUnknownSchema, value: framed(999, valid(99)), schemaID: "999"},
 		{reason: dlq.ReasonMalformedJSON, value: framed(1, `{"pet_id": nope`), schemaID: "1", subject: true, violations: true},
 		{reason: dlq.ReasonSchemaViolation, value: framed(1, `{"pet_id":"p","weight_grams":-5}`), schemaID: "1", subject: true, violations: true},
+		// Issue 10, item 3: another subject's schema id is not the topic's contract.
+		{reason: dlq.ReasonWrongSubject, value: framed(50, valid(99)), schemaID: "50", subject: true},
 	}
+	e.reg.SeedSchema("decoy-value", 1, 50, sr.Schema{Type: sr.TypeJSON, Schema: `{"type":"object"}`})
 	// valid, poison, valid, poison, ..., valid
 	var (
 		rs         []*kgo.Record
@@ -148,7 +152,10 @@ func TestPoisonRecordsAreDeadLettered(t *testing.T) {
 		if _, ok := added[dlq.HeaderSubject]; ok != want.subject {
 			t.Errorf("offset %d (%s): subject present %v, want %v", orig.Offset, want.reason, ok, want.subject)
 		}
-		if want.subject {
+		if want.subject && want.reason == dlq.ReasonWrongSubject {
+			check(dlq.HeaderSubject, "decoy-value") // the subject it does carry
+			check(dlq.HeaderSchemaVersion, "1")
+		} else if want.subject {
 			check(dlq.HeaderSubject, "pets-value")
 			check(dlq.HeaderSchemaVersion, "1")
 		}

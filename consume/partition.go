@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventguard/eventguard/check"
+	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/telemetry/span"
@@ -31,7 +32,11 @@ type partition struct {
 	part     int32
 	dlqTopic string
 	labels   Labels
-	tpMap    map[string][]int32 // for Pause/ResumeFetchPartitions
+	// policy and anySubject say which subjects the topic's records may
+	// carry (check.ConsumeInput).
+	policy     config.Topic
+	anySubject bool
+	tpMap      map[string][]int32 // for Pause/ResumeFetchPartitions
 
 	// soft ends the worker after the record in hand; hard cuts off that
 	// record's delivery attempt and the dead-letter writes.
@@ -77,6 +82,7 @@ func newPartition(l *Loop, topic string, part int32) *partition {
 		mark:      kgo.EpochOffset{Epoch: -1, Offset: -1},
 		committed: -1,
 	}
+	p.policy, p.anySubject = l.o.Policy(topic)
 	p.hard, p.cancelHard = context.WithCancel(l.baseCtx)
 	p.soft, p.cancelSoft = context.WithCancel(p.hard)
 	return p
@@ -271,7 +277,7 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 	var err error
 	for wait := 1; ; wait++ {
 		t0 := time.Now()
-		res, err = l.check.Consume(ctx, p.topic, r.Value, l.sub.Group)
+		res, err = l.check.Consume(ctx, &check.ConsumeInput{Topic: p.policy, AnySubject: p.anySubject, Value: r.Value, Group: l.sub.Group})
 		if err == nil {
 			if res.Schema != nil {
 				l.o.Observer.Validated(time.Since(t0))

@@ -55,7 +55,7 @@ func TestReplay(t *testing.T) {
 		t.Helper()
 		var out bytes.Buffer
 		o.From, o.To, o.Out = "pets.dlq", "pets", &out
-		o.Check = check.New(check.Options{Resolver: e.newResolver()}).ReplayCheck(true)
+		o.Check = check.New(check.Options{Resolver: e.newResolver()}).ReplayCheck(check.ReplayOptions{TryLatest: true})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		sum, err := dlq.Replay(ctx, []kgo.Opt{kgo.SeedBrokers(e.brokers...)}, o)

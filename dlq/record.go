@@ -31,6 +31,10 @@ const (
 	ReasonMalformedJSON = "malformed_json"
 	// ReasonSchemaViolation: the payload is JSON but breaks its schema.
 	ReasonSchemaViolation = "schema_violation"
+	// ReasonWrongSubject: the value's schema id is registered, but not
+	// under a subject the topic's strategy allows (framed with another
+	// subject's schema by a producer that bypassed eventguard).
+	ReasonWrongSubject = "wrong_subject"
 	// ReasonRejectedByApp: the app refused the record for good (HTTP 4xx
 	// other than 408 and 429, or a gRPC Nack without retry).
 	ReasonRejectedByApp = "rejected_by_app"
@@ -42,7 +46,7 @@ const (
 // Reasons lists every reason code.
 var Reasons = []string{
 	ReasonNotWireFormat, ReasonUnknownSchema, ReasonMalformedJSON,
-	ReasonSchemaViolation, ReasonRejectedByApp, ReasonDeliveryExhausted,
+	ReasonSchemaViolation, ReasonWrongSubject, ReasonRejectedByApp, ReasonDeliveryExhausted,
 }
 
 // HeaderPrefix starts every header eventguard adds when dead-lettering.

@@ -108,8 +108,11 @@ type Resolver struct {
 	byVer        map[versionKey]*Schema
 	// bySubjectID finds an id's registration under a given subject.
 	bySubjectID map[subjectID]*Schema
-	latest      map[string]*latestEntry
-	notFound    map[string]time.Time
+	// usages are the registrations of an id, as the registry listed them
+	// when ByID loaded it.
+	usages   map[int][]SubjectVersion
+	latest   map[string]*latestEntry
+	notFound map[string]time.Time
 
 	flight singleflight.Group
 	// compileMu guards compiles: a jsonschema Compiler is not safe for
@@ -138,6 +141,7 @@ func NewResolver(reg Registry, opts Options) *Resolver {
 		byID:         map[int]*Schema{},
 		byVer:        map[versionKey]*Schema{},
 		bySubjectID:  map[subjectID]*Schema{},
+		usages:       map[int][]SubjectVersion{},
 		latest:       map[string]*latestEntry{},
 		notFound:     map[string]time.Time{},
 	}
@@ -174,6 +178,16 @@ func (r *Resolver) ByID(ctx context.Context, id int, preferSubject string) (*Sch
 		r.mu.RUnlock()
 	}
 	return s, nil
+}
+
+// Registrations returns the subject versions schema id is registered
+// under, as the registry listed them when ByID loaded the id; nil when
+// ByID has not (or loaded it from a subject version while the registry was
+// down). The slice must not be changed.
+func (r *Resolver) Registrations(id int) []SubjectVersion {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.usages[id]
 }
 
 // ByVersion returns version (1 or more) of subject.
@@ -331,7 +345,9 @@ func (r *Resolver) loadID(ctx context.Context, id int) (*Schema, error) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		labelled := s
+		regs := make([]SubjectVersion, 0, len(usages))
 		for i, u := range usages {
+			regs = append(regs, SubjectVersion{Subject: u.Subject, Version: u.Version})
 			l := s.at(u.Subject, u.Version)
 			if i == 0 {
 				labelled = l
@@ -344,6 +360,7 @@ func (r *Resolver) loadID(ctx context.Context, id int) (*Schema, error) {
 			}
 		}
 		r.byID[id] = labelled
+		r.usages[id] = regs
 		return labelled, nil
 	})
 	if err != nil {

@@ -21,14 +21,22 @@ import (
 
 const dlqUsage = `Usage:
   eventguard dlq replay --from DLQ_TOPIC --to TOPIC [--reason REASON] [--dry-run]
-                        [--latest=false] [--all-topics]
+                        [--latest=false] [--reframe] [--any-subject] [--all-topics]
                         [--config FILE | --brokers HOST:PORT,... --registry URL]
 
 Replay reads DLQ_TOPIC from its start to its current end, re-validates every
-dead-lettered record against the current schemas, and produces the ones that
-now pass to TOPIC with their original key, timestamp and headers (minus
-eventguard.dlq.*) plus eventguard.replayed_from. It prints one line per
-record and a summary, and never deletes or changes anything in DLQ_TOPIC.
+dead-lettered record against the current schemas as a subscription would,
+and produces the ones that now pass to TOPIC with their original key,
+timestamp and headers (minus eventguard.dlq.*) plus eventguard.replayed_from.
+It prints one line per record, naming the schema each replayed record is
+framed with, and a summary, and never deletes or changes anything in
+DLQ_TOPIC.
+
+A record that broke the schema its id names is also tried against the latest
+version of TOPIC-value (--latest, on by default) and re-framed with its id
+when it passes. Records that never had a contract eventguard could check
+(not_wire_format, unknown_schema, wrong_subject) are tried only with
+--reframe: framing bytes no contract vouched for must be asked for.
 `
 
 // cmdDLQ runs `eventguard dlq SUBCOMMAND`.
@@ -49,6 +57,8 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	reason := fs.String("reason", "", "replay only records dead-lettered for this reason: "+strings.Join(dlq.Reasons, ", "))
 	dryRun := fs.Bool("dry-run", false, "check and report, produce nothing")
 	latest := fs.Bool("latest", true, "when a value fails the schema its id names, try the latest version of <to>-value and re-frame the value with its id if it passes")
+	reframe := fs.Bool("reframe", false, "also try records that were never in wire format, or carry an unknown schema id or another subject's schema, against the latest version of <to>-value, and frame them with its id if they pass")
+	anySubject := fs.Bool("any-subject", false, "accept a schema id registered under any subject (as a subscription with subject_strategy: any)")
 	allTopics := fs.Bool("all-topics", false, "also replay records that were consumed from a topic other than --to")
 	cfgPath := fs.String("config", os.Getenv("EVENTGUARD_CONFIG"), "config file for the kafka and registry settings; default $EVENTGUARD_CONFIG")
 	brokers := fs.String("brokers", "", "Kafka brokers, comma-separated (overrides the config)")
@@ -103,12 +113,20 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	resolver := validate.NewResolver(regcl, validate.Options{Timeout: cfg.Registry.Timeout})
 
 	sum, err := dlq.Replay(ctx, opts, dlq.ReplayOptions{
-		From:        *from,
-		To:          *to,
-		Reason:      *reason,
-		AllTopics:   *allTopics,
-		DryRun:      *dryRun,
-		Check:       check.New(check.Options{Resolver: resolver, Logger: log}).ReplayCheck(*latest),
+		From:      *from,
+		To:        *to,
+		Reason:    *reason,
+		AllTopics: *allTopics,
+		DryRun:    *dryRun,
+		Check: check.New(check.Options{Resolver: resolver, Logger: log}).ReplayCheck(check.ReplayOptions{
+			Topic: func(name string) config.Topic {
+				t, _ := cfg.ConsumePolicy(&config.Subscription{}, name)
+				return t
+			},
+			AnySubject: *anySubject,
+			TryLatest:  *latest,
+			Reframe:    *reframe,
+		}),
 		IdleTimeout: *idle,
 		Out:         stdout,
 	})

@@ -244,7 +244,7 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 func (s *sidecar) startSubscriptions() error {
 	opts := make([]consume.Options, 0, len(s.cfg.Subscriptions))
 	for _, sub := range s.cfg.Subscriptions {
-		o := consume.Options{Subscription: sub, Kafka: s.cfg.Kafka, Instance: s.cfg.Instance, Checker: s.checker, Logger: s.log}
+		o := consume.Options{Subscription: sub, Kafka: s.cfg.Kafka, Instance: s.cfg.Instance, Checker: s.checker, Policy: s.consumePolicy(sub), Logger: s.log}
 		if sub.Deliver.GRPC {
 			o.Deliverer = s.grpc.Hub()
 		}
@@ -256,6 +256,12 @@ func (s *sidecar) startSubscriptions() error {
 	}
 	s.subs.Store(set)
 	return nil
+}
+
+// consumePolicy returns the policy sub's records are checked against
+// (config.Config.ConsumePolicy).
+func (s *sidecar) consumePolicy(sub config.Subscription) func(string) (config.Topic, bool) {
+	return func(topic string) (config.Topic, bool) { return s.cfg.ConsumePolicy(&sub, topic) }
 }
 
 // stopSubscriptions closes the subscriptions within ctx's deadline.
