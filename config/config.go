@@ -85,10 +85,17 @@ type Kafka struct {
 	// (batches still form while a request to the broker is in flight).
 	Linger time.Duration `yaml:"linger"`
 
-	// MaxBufferedRecords bounds the records buffered in the producer; a
-	// produce request that would exceed it waits, and fails when its
-	// deadline passes. Default: 10000.
+	// MaxBufferedRecords bounds the records buffered in the producer,
+	// handed over and not yet acknowledged by Kafka. A produce request
+	// that would exceed it is refused at once, whole, with 429 overloaded
+	// and Retry-After (gRPC RESOURCE_EXHAUSTED): it never waits for room.
+	// Default: 10000.
 	MaxBufferedRecords int `yaml:"max_buffered_records"`
+	// MaxBufferedBytes bounds the bytes of those records (framed values,
+	// keys and headers), as MaxBufferedRecords bounds their number: with
+	// both, a broker that stops answering costs at most this much memory
+	// of buffered records. Default: 16777216 (16 MiB).
+	MaxBufferedBytes int `yaml:"max_buffered_bytes"`
 
 	// AutoCreateTopics lets the producer ask the broker to create a missing
 	// topic (the broker's auto.create.topics.enable must allow it too).

@@ -62,6 +62,7 @@ func TestDefaults(t *testing.T) {
 		{"kafka.compression", c.Kafka.Compression, "snappy"},
 		{"kafka.linger", c.Kafka.Linger, time.Duration(0)},
 		{"kafka.max_buffered_records", c.Kafka.MaxBufferedRecords, 10000},
+		{"kafka.max_buffered_bytes", c.Kafka.MaxBufferedBytes, 16 << 20},
 		{"kafka.auto_create_topics", c.Kafka.AutoCreateTopics, false},
 		{"kafka.tls.enabled", c.Kafka.TLS.Enabled, false},
 		{"kafka.sasl.mechanism", c.Kafka.SASL.Mechanism, ""},

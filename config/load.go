@@ -73,6 +73,7 @@ func (c *Config) ApplyDefaults() {
 	setS(&c.Kafka.ClientID, "eventguard")
 	setS(&c.Kafka.Compression, "snappy")
 	setI(&c.Kafka.MaxBufferedRecords, 10000)
+	setI(&c.Kafka.MaxBufferedBytes, 16<<20)
 	setS(&c.Registry.URL, "http://127.0.0.1:8081")
 	setD(&c.Registry.Timeout, 5*time.Second)
 	setD(&c.Registry.LatestTTL, 30*time.Second)

@@ -48,6 +48,9 @@ func (c *Config) Validate() error {
 	if c.Kafka.MaxBufferedRecords < 1 {
 		bad("kafka.max_buffered_records", "must be at least 1")
 	}
+	if c.Kafka.MaxBufferedBytes < 1 {
+		bad("kafka.max_buffered_bytes", "must be at least 1")
+	}
 	if c.Kafka.Linger < 0 {
 		bad("kafka.linger", "must not be negative")
 	}

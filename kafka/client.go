@@ -30,6 +30,7 @@ func Options(cfg config.Kafka, log *slog.Logger) ([]kgo.Opt, error) {
 		kgo.ClientID(cfg.ClientID),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MaxBufferedRecords(cfg.MaxBufferedRecords),
+		kgo.MaxBufferedBytes(cfg.MaxBufferedBytes),
 		kgo.ProducerLinger(cfg.Linger),
 		kgo.DialTimeout(5 * time.Second),
 	}

@@ -32,9 +32,12 @@ import (
 	"github.com/eventguard/eventguard/telemetry/span"
 )
 
-// Producer writes records; *kgo.Client implements it.
+// Producer writes records without waiting for buffer room; *kgo.Client
+// implements it. TryProduce fails a record at once with kgo.ErrMaxBuffered
+// when the buffer is full (the pipeline's own budget keeps that from
+// happening: it is the last line of defence).
 type Producer interface {
-	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
+	TryProduce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
 }
 
 // Options wire a Pipeline.
@@ -61,6 +64,9 @@ type Pipeline struct {
 	closing atomic.Bool
 	// inflight counts requests between admission and answer, for Drain.
 	inflight sync.WaitGroup
+	// buffered bounds the records handed to the producer and not yet
+	// acknowledged (budget.go).
+	buffered budget
 }
 
 // New returns a pipeline for cfg (defaults applied and validated).
@@ -74,8 +80,13 @@ func New(cfg *config.Config, o Options) *Pipeline {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Pipeline{cfg: cfg, o: o}
+	return &Pipeline{cfg: cfg, o: o, buffered: budget{maxRec: cfg.Kafka.MaxBufferedRecords, maxByte: cfg.Kafka.MaxBufferedBytes}}
 }
+
+// Buffered returns the records, and their bytes, handed to the producer
+// and not yet acknowledged by Kafka: at most kafka.max_buffered_records and
+// kafka.max_buffered_bytes.
+func (p *Pipeline) Buffered() (records, bytes int) { return p.buffered.inUse() }
 
 // Close makes every later request fail with 503 shutting_down and waits,
 // until ctx is done, for the requests already admitted to be answered.

@@ -151,3 +151,78 @@ func TestRegistryMetadataDeprecation(t *testing.T) {
 		t.Errorf("%d records produced under a sunset version", n)
 	}
 }
+
+// TestPipelineBufferFull: when the records handed to the producer and not
+// yet acknowledged fill kafka.max_buffered_records (or _bytes), a request
+// is refused whole at once with overloaded and a Retry-After, rather than
+// waiting for room until its deadline (issue 13, item 4); room comes back
+// as Kafka acknowledges. The broker here holds every Produce request until
+// released: a stuck broker.
+func TestPipelineBufferFull(t *testing.T) {
+	t.Parallel()
+	st := testutil.Start(t)
+	st.CreateTopic(t, "pets", 1)
+	release := make(chan struct{})
+	st.Cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		st.Cluster.KeepControl()
+		st.Cluster.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	cfg := st.Config(t, func(c *config.Config) {
+		c.Topics = []config.Topic{{Name: "pets"}}
+		c.Kafka.MaxBufferedRecords = 10
+		c.Limits.ProduceTimeout = time.Minute
+	})
+	p := st.Pipeline(t, cfg, produce.Options{})
+	v := petV2(t)
+	batch := func(n int) *produce.Request {
+		req := &produce.Request{Topic: "pets", Records: make([]produce.Record, n)}
+		for i := range req.Records {
+			req.Records[i] = produce.Record{Value: v}
+		}
+		return req
+	}
+	// 8 records stuck at the broker.
+	first := make(chan *produce.Response, 1)
+	go func() { first <- p.Produce(context.Background(), batch(8)) }()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if n, _ := p.Buffered(); n == 8 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first request's records were never handed over")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// 3 more do not fit: refused whole, at once (a request waiting for
+	// room would end as a timeout after the 30 s context instead).
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp := p.Produce(ctx, batch(3))
+	if resp.Err == nil || resp.Err.Kind != produce.KindOverloaded || resp.Err.Code != produce.CodeOverloaded || resp.Err.RetryAfter <= 0 {
+		t.Fatalf("over the buffer: %+v, want overloaded with a Retry-After", resp.Err)
+	}
+	for i, r := range resp.Results {
+		if r.Produced || r.Err == nil || r.Err.Code != produce.CodeOverloaded {
+			t.Errorf("results[%d] = %+v", i, r)
+		}
+	}
+	if !strings.Contains(resp.Err.Message, "kafka.max_buffered_records") {
+		t.Errorf("message %q does not name the bound", resp.Err.Message)
+	}
+	// 2 still fit.
+	second := make(chan *produce.Response, 1)
+	go func() { second <- p.Produce(context.Background(), batch(2)) }()
+	close(release)
+	for _, ch := range []chan *produce.Response{first, second} {
+		if r := <-ch; r.Err != nil {
+			t.Errorf("a request within the buffer: %+v", r.Err)
+		}
+	}
+	if n, b := p.Buffered(); n != 0 || b != 0 {
+		t.Errorf("after the acknowledgements %d records, %d bytes still counted", n, b)
+	}
+	if n := st.Count("pets"); n != 10 {
+		t.Errorf("%d records in pets, want 10 (the refused request produced nothing)", n)
+	}
+}

@@ -39,9 +39,30 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 		}
 	}
 	recs := stamp(ctx, req, toSend)
+	sizes := make([]int, len(recs))
+	total := 0
+	for n := range recs {
+		sizes[n] = recordSize(&recs[n])
+		total += sizes[n]
+	}
+	if len(toSend) > 0 && !p.buffered.reserve(len(toSend), total) {
+		// No room in the producer's buffer: refuse the request whole, at
+		// once, rather than wait for room until the deadline.
+		inRec, inBytes := p.buffered.inUse()
+		for _, v := range toSend {
+			resp.Results[v.index].Err = &RecordError{Kind: KindOverloaded, Code: CodeOverloaded, Message: fmt.Sprintf(
+				"the producer buffer is full (%d records, %d bytes waiting for Kafka; kafka.max_buffered_records %d, kafka.max_buffered_bytes %d): nothing was produced; retry later",
+				inRec, inBytes, p.cfg.Kafka.MaxBufferedRecords, p.cfg.Kafka.MaxBufferedBytes)}
+		}
+		pd.left = 0
+		close(pd.done)
+		toSend, recs = nil, nil
+	}
 	for n, v := range toSend {
 		res := &resp.Results[v.index]
-		p.o.Producer.Produce(ctx, &recs[n], func(rec *kgo.Record, err error) {
+		size := sizes[n]
+		p.o.Producer.TryProduce(ctx, &recs[n], func(rec *kgo.Record, err error) {
+			p.buffered.release(1, size)
 			pd.mu.Lock()
 			defer pd.mu.Unlock()
 			if pd.abandoned {
@@ -101,8 +122,11 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 				}
 			}
 			resp.Err = &Error{Kind: e.Kind, Code: e.Code, Message: fmt.Sprintf("record %d: %s (%d of %d records were written; see results)", v.index, e.Message, produced, len(req.Records))}
-			if e.Kind == KindUnavailable {
+			switch e.Kind {
+			case KindUnavailable:
 				resp.Err.RetryAfter = 5 * time.Second
+			case KindOverloaded:
+				resp.Err.RetryAfter = time.Second
 			}
 			p.o.Logger.LogAttrs(ctx, slog.LevelWarn, "produce failed", slog.String("topic", req.Topic), slog.String("code", e.Code), slog.String("error", e.Message))
 			return

@@ -107,7 +107,7 @@ func BenchmarkHTTPProduceSingle(b *testing.B) {
 // eventguard's own share of the batch path.
 type instantAck struct{}
 
-func (instantAck) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+func (instantAck) TryProduce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
 	promise(r, nil)
 }
 

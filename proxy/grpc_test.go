@@ -351,12 +351,12 @@ func TestGRPCRegistryDown(t *testing.T) {
 // stallProducer never acknowledges a record.
 type stallProducer struct{}
 
-func (stallProducer) Produce(context.Context, *kgo.Record, func(*kgo.Record, error)) {}
+func (stallProducer) TryProduce(context.Context, *kgo.Record, func(*kgo.Record, error)) {}
 
 // failProducer fails every record at once with err.
 type failProducer struct{ err error }
 
-func (f failProducer) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+func (f failProducer) TryProduce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
 	promise(r, f.err)
 }
 
