@@ -8,6 +8,7 @@ package config
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -161,10 +162,15 @@ type Registry struct {
 
 // Listen holds listener addresses; an empty string turns a listener off.
 type Listen struct {
-	// HTTP is the HTTP ingress address. Keep it on loopback: only the app
-	// in the same pod should reach it. Default: "127.0.0.1:8080".
+	// HTTP is the HTTP ingress address: host:port, or a Unix domain socket
+	// as unix:///absolute/path (shared with the app through a volume; the
+	// socket is made readable and writable by all, so the directory is
+	// what restricts it). Keep a TCP address on loopback: only the app in
+	// the same pod should reach it. Default: "127.0.0.1:8080".
 	HTTP string `yaml:"http"`
-	// GRPC is the gRPC ingress address. Default: "127.0.0.1:9090".
+	// GRPC is the gRPC ingress address: host:port or unix:///absolute/path
+	// (grpc-go and most gRPC clients dial "unix:///path" as it is).
+	// Default: "127.0.0.1:9090".
 	GRPC string `yaml:"grpc"`
 	// Admin serves /metrics, /healthz, /readyz, /v1/catalog, /v1/recent
 	// and the admin page, /ui. Default: "0.0.0.0:9464".
@@ -174,6 +180,18 @@ type Listen struct {
 	// internals: turn it on only where the admin port is not reachable from
 	// outside the pod. Default: false.
 	Pprof bool `yaml:"pprof"`
+}
+
+// UnixPrefix starts a listen address that is a Unix domain socket path.
+const UnixPrefix = "unix://"
+
+// ListenNetwork splits a listen address into what net.Listen takes:
+// ("unix", "/path") for unix:///path, else ("tcp", addr).
+func ListenNetwork(addr string) (network, address string) {
+	if strings.HasPrefix(addr, UnixPrefix) {
+		return "unix", strings.TrimPrefix(addr, UnixPrefix)
+	}
+	return "tcp", addr
 }
 
 // Subject strategies name how a record's subject is derived.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -98,8 +99,17 @@ func (c *Config) Validate() error {
 		if l.addr == ListenerOff {
 			continue
 		}
+		if network, path := ListenNetwork(l.addr); network == "unix" {
+			switch {
+			case l.path == "listen.admin":
+				bad(l.path, "must be host:port or %q: probes and scrapers reach the admin listener over TCP, got %q", ListenerOff, l.addr)
+			case !filepath.IsAbs(path) || len(path) > 104:
+				bad(l.path, "a Unix socket must be unix:///absolute/path, at most 104 bytes, got %q", l.addr)
+			}
+			continue
+		}
 		if _, _, err := net.SplitHostPort(l.addr); err != nil {
-			bad(l.path, "must be host:port or %q, got %q", ListenerOff, l.addr)
+			bad(l.path, "must be host:port, unix:///path or %q, got %q", ListenerOff, l.addr)
 		}
 	}
 

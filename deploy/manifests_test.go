@@ -179,6 +179,12 @@ func checkPod(t *testing.T, d *appsv1.Deployment, configMaps map[string]*corev1.
 		if addr == config.ListenerOff {
 			continue
 		}
+		if network, path := config.ListenNetwork(addr); network == "unix" {
+			// A Unix socket: in a volume both the sidecar and an app
+			// container mount, an emptyDir (nothing outside the pod).
+			checkSocketVolume(t, pod, sc, name, path)
+			continue
+		}
 		if h, _ := hostPort(t, addr); !isLoopback(h) {
 			t.Errorf("%s = %q: keep the ingress on loopback in a pod", name, addr)
 		}
@@ -491,7 +497,7 @@ func checkNetworkPolicy(t *testing.T, d *appsv1.Deployment, nps []*networkingv1.
 		t.Errorf("NetworkPolicy %s: no ingress rule for the admin port %d (Prometheus)", np.Name, admin)
 	}
 	for _, addr := range []string{cfg.Listen.HTTP, cfg.Listen.GRPC} {
-		if addr == config.ListenerOff {
+		if network, _ := config.ListenNetwork(addr); addr == config.ListenerOff || network == "unix" {
 			continue
 		}
 		if _, p := hostPort(t, addr); slices.Contains(in, p) {
@@ -605,5 +611,40 @@ func TestEveryManifestIsRendered(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkSocketVolume checks that the Unix socket at path (listen key name)
+// is in an emptyDir volume mounted by the sidecar and by an app container.
+func checkSocketVolume(t *testing.T, pod *corev1.PodSpec, sc *corev1.Container, name, path string) {
+	t.Helper()
+	mountOf := func(c *corev1.Container) string {
+		for _, m := range c.VolumeMounts {
+			if strings.HasPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/") {
+				return m.Name
+			}
+		}
+		return ""
+	}
+	vol := mountOf(sc)
+	if vol == "" {
+		t.Errorf("%s = %q: the sidecar mounts no volume there", name, path)
+		return
+	}
+	emptyDir := false
+	for _, v := range pod.Volumes {
+		if v.Name == vol && v.EmptyDir != nil {
+			emptyDir = true
+		}
+	}
+	if !emptyDir {
+		t.Errorf("%s = %q: volume %q is not an emptyDir", name, path, vol)
+	}
+	shared := false
+	for i := range pod.Containers {
+		shared = shared || mountOf(&pod.Containers[i]) == vol
+	}
+	if !shared {
+		t.Errorf("%s = %q: no app container mounts volume %q", name, path, vol)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -124,7 +125,7 @@ func (s *sidecar) listen() (map[string]net.Listener, error) {
 		if addr == config.ListenerOff {
 			continue
 		}
-		ln, err := net.Listen("tcp", addr)
+		ln, err := listenOn(addr)
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -379,4 +380,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// listenOn listens on a listen address: host:port over TCP, or
+// unix:///path as a Unix domain socket. A socket file left by a process
+// that is gone is removed first (one that still answers is not: the
+// address is in use); the new socket is made readable and writable by all,
+// so the directory shared with the app is what restricts it, and is
+// removed when the listener closes.
+func listenOn(addr string) (net.Listener, error) {
+	network, address := config.ListenNetwork(addr)
+	if network == "unix" {
+		if fi, err := os.Lstat(address); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			if c, err := net.DialTimeout("unix", address, time.Second); err == nil {
+				c.Close()
+				return nil, fmt.Errorf("listen unix %s: a process already serves this socket", address)
+			}
+			_ = os.Remove(address)
+		}
+	}
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		return nil, err
+	}
+	if network == "unix" {
+		if err := os.Chmod(address, 0o666); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("make socket %s writable by the app: %w", address, err)
+		}
+	}
+	return ln, nil
 }
