@@ -36,10 +36,10 @@ type (
 )
 
 var (
-	_ traits.Mapper = (*tapeObject)(nil)
-	_ traits.Lister = (*tapeArray)(nil)
-	_ traits.Zeroer = (*tapeObject)(nil)
-	_ traits.Zeroer = (*tapeArray)(nil)
+	_ traits.Mapper   = (*tapeObject)(nil)
+	_ traits.Lister   = (*tapeArray)(nil)
+	_ traits.Zeroer   = (*tapeObject)(nil)
+	_ traits.Zeroer   = (*tapeArray)(nil)
 	_ traits.Foldable = (*tapeObject)(nil)
 	_ traits.Foldable = (*tapeArray)(nil)
 )
