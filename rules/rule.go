@@ -85,22 +85,25 @@ func (rs RuleSet) NotRun() []string {
 // maxDefinitionBytes bounds the JSON or YAML text the parsers accept.
 const maxDefinitionBytes = 1 << 20
 
-// ParseRuleSet decodes a registry ruleSet from JSON, refusing unknown
-// fields, trailing data and more than 1 MiB. It checks nothing else:
-// [Compile] does.
+// ParseRuleSet decodes a registry ruleSet from JSON, refusing trailing
+// data and more than 1 MiB. Unknown fields are ignored, as Confluent's
+// clients ignore them: a newer registry may add some. It checks nothing
+// else: [Compile] does.
 func ParseRuleSet(data []byte) (RuleSet, error) {
 	var rs RuleSet
-	if err := decodeJSON(data, &rs); err != nil {
+	if err := decodeJSON(data, &rs, false); err != nil {
 		return RuleSet{}, fmt.Errorf("parse ruleSet: %w", err)
 	}
 	return rs, nil
 }
 
-// ParseJSON decodes a JSON array of rules with the checks of
-// [ParseRuleSet].
+// ParseJSON decodes a JSON array of rules written by hand, refusing
+// unknown fields (a misspelt one would be ignored otherwise), trailing
+// data and more than 1 MiB. Field names match case-insensitively, as
+// encoding/json does.
 func ParseJSON(data []byte) ([]Rule, error) {
 	var rs []Rule
-	if err := decodeJSON(data, &rs); err != nil {
+	if err := decodeJSON(data, &rs, true); err != nil {
 		return nil, fmt.Errorf("parse rules: %w", err)
 	}
 	return rs, nil
@@ -121,12 +124,14 @@ func ParseYAML(data []byte) ([]Rule, error) {
 	return rs, nil
 }
 
-func decodeJSON(data []byte, v any) error {
+func decodeJSON(data []byte, v any, strict bool) error {
 	if len(data) > maxDefinitionBytes {
 		return fmt.Errorf("%d bytes, more than the %d accepted", len(data), maxDefinitionBytes)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return err
 	}

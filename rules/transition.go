@@ -192,6 +192,10 @@ func (t *transitionTable) eval(ev *evalState, name string, r *Result) {
 		return
 	}
 	r.To = to
+	// The move is kept if the record goes through (Set.Eval decides with
+	// the verdict): a refused move that is only observed or warned about
+	// was delivered, so the key is now at its value.
+	ev.pending = append(ev.pending, pendingMove{rule: name, table: t, value: to})
 	from, known := in.State.lookup(name, in.Partition, in.Key)
 	if known {
 		r.From = from
@@ -208,7 +212,6 @@ func (t *transitionTable) eval(ev *evalState, name string, r *Result) {
 		}
 	}
 	r.Outcome = OutcomePass
-	ev.pending = append(ev.pending, pendingMove{rule: name, table: t, value: to})
 }
 
 type pendingMove struct {
