@@ -161,7 +161,7 @@ func TestCELTapeAgreesWithNativeMaps(t *testing.T) {
 
 func TestCELNumbers(t *testing.T) {
 	doc := parseDoc(t, `{"i": 42, "neg": -7, "big": 123456789012345678901, "max": 9223372036854775807,
-		"min": -9223372036854775808, "over": 9223372036854775808, "f": 1.5, "e": 1e2, "z": 0, "nz": -0, "fz": 0.0}`)
+		"min": -9223372036854775808, "over": 9223372036854775808, "f": 1.5, "e": 1e2, "z": 0, "nz": -0, "fz": 0.0, "inf": 1e400, "ninf": -1e400}`)
 	for _, expr := range []string{
 		"type(message.i) == int && message.i == 42",
 		"type(message.neg) == int && message.neg == -7",
@@ -174,6 +174,7 @@ func TestCELNumbers(t *testing.T) {
 		"type(message.z) == int && message.z == 0 && message.nz == 0",
 		"type(message.fz) == double && message.fz == 0",
 		"message.i / 5 == 8",
+		"type(message.inf) == double && message.inf > 1e308 && message.ninf < -1e308",
 	} {
 		s := mustCompile(t, Options{}, cond("r", TypeCEL, expr))
 		if r := evalOne(t, s, &Input{Direction: Write, Value: doc}); r.Outcome != OutcomePass {

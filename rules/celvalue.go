@@ -4,7 +4,6 @@ import (
 	"math"
 	"reflect"
 	"strconv"
-	"strings"
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -74,24 +73,29 @@ func (ev *evalState) nodeValue(j int32) ref.Val {
 // decoder): an int when it is written as an integer and fits int64, else a
 // double.
 func numberValue(lit string) ref.Val {
-	if !strings.ContainsAny(lit, ".eE") {
-		if len(lit) <= 18 { // fits int64 whatever the digits
-			var v int64
-			neg := lit[0] == '-'
-			s := lit
-			if neg {
-				s = s[1:]
-			}
-			for i := 0; i < len(s); i++ {
-				v = v*10 + int64(s[i]-'0')
-			}
-			if neg {
+	digits := lit
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	integer := true
+	var v int64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			integer = false
+			break
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if integer {
+		if len(digits) <= 18 { // no overflow whatever the digits
+			if len(digits) < len(lit) {
 				v = -v
 			}
 			return types.Int(v)
 		}
-		if v, err := strconv.ParseInt(lit, 10, 64); err == nil {
-			return types.Int(v)
+		if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
+			return types.Int(n)
 		}
 	}
 	f, err := strconv.ParseFloat(lit, 64)
