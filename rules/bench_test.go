@@ -2,6 +2,7 @@ package rules
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
@@ -97,4 +98,47 @@ func BenchmarkTransition(b *testing.B) {
 	st := NewState(0)
 	in := &Input{Direction: Read, Partition: 3, Key: []byte(goldenOrderID), Value: doc, State: st}
 	benchEval(b, s, in)
+}
+
+// BenchmarkCostLimitAbort measures how long an evaluation runs before the
+// default runtime cost limit aborts it: a walk over an event far larger
+// than the limit allows (50,000 items).
+func BenchmarkCostLimitAbort(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"items":[`)
+	for i := range 50_000 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"quantity":1}`)
+	}
+	sb.WriteString(`]}`)
+	doc, err := jsonvalue.ParseDoc([]byte(sb.String()), jsonvalue.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := mustCompile(b, Options{}, cond("walk", TypeCEL, "message.items.all(i, i.quantity > 0)"))
+	in := &Input{Direction: Write, Value: doc}
+	var buf []Result
+	b.ReportAllocs()
+	c := startCPU(b)
+	for b.Loop() {
+		buf, _ = s.Eval(in, buf)
+		if !buf[0].Aborted {
+			b.Fatalf("not aborted: %+v", buf[0])
+		}
+	}
+	c.report(b)
+}
+
+// BenchmarkCompile is the cost of compiling the three CEL rules and a KEY
+// and a TRANSITION rule: once per schema version.
+func BenchmarkCompile(b *testing.B) {
+	rules := append([]Rule{cond("orderKey", TypeKey, "/order_id"),
+		with(cond("status", TypeTransition, "/status"), func(r *Rule) { r.Params = map[string]string{ParamTransitions: "a -> b|c, b -> c"} })},
+		threeCEL...)
+	b.ReportAllocs()
+	for b.Loop() {
+		mustCompile(b, Options{}, rules...)
+	}
 }

@@ -27,7 +27,10 @@ const (
 	// walk over a list inside a walk over a list does not.
 	DefaultMaxEstimatedCost = 1_000_000
 	// DefaultMaxCost aborts one evaluation of one CEL rule past this
-	// runtime cost (about 1 ms of CPU; see docs/rules.md).
+	// runtime cost: about one walk over a list of 30,000 items, the most
+	// a 1 MB event (limits.max_value_bytes) holds of small objects. An
+	// evaluation that reaches it has used a few milliseconds of CPU
+	// (BenchmarkCostLimitAbort; docs/rules.md).
 	DefaultMaxCost = 100_000
 )
 
@@ -152,11 +155,15 @@ func Compile(rules []Rule, opts Options) (*Set, error) {
 func compileRule(def *Rule, o *Options) (compiled, error) {
 	c := compiled{def: def}
 	if def.Disabled {
+		// Only named: the rest is read where it can be, for the labels of
+		// its skipped results.
 		m, err := parseMode(def.Mode, def.Type)
 		if err != nil {
 			m = ModeWriteRead
 		}
 		c.mode = m
+		c.actions, _ = parseActions(def.OnFailure, def.Mode)
+		c.rollout, _ = parseRollout(def.Params)
 		return c, nil
 	}
 	switch def.Kind {

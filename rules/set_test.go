@@ -12,7 +12,7 @@ import (
 func TestEffects(t *testing.T) {
 	cases := []struct {
 		mode, onFailure, rollout string
-		write, read             Effect // -1: the rule does not run that way
+		write, read              Effect // -1: the rule does not run that way
 	}{
 		{"", "", "", EffectRefuse, EffectDeadLetter},
 		{"WRITEREAD", "ERROR", "enforce", EffectRefuse, EffectDeadLetter},

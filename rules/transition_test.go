@@ -86,7 +86,7 @@ func TestTransitionKeysInterleavedAcrossPartitions(t *testing.T) {
 		t.Errorf("Forget(1) dropped %d, want 1", n)
 	}
 	runSteps(t, s, st, []step{
-		{1, "t1", "reserved", OutcomePass, ""},         // after a revoke: a new baseline
+		{1, "t1", "reserved", OutcomePass, ""},          // after a revoke: a new baseline
 		{0, "t1", "reserved", OutcomePass, "available"}, // partition 0 untouched
 	})
 }
@@ -286,15 +286,15 @@ func TestParseTransitions(t *testing.T) {
 		}
 	}
 	for src, want := range map[string]string{
-		"":                  "required",
-		" ,; ":              "no clause",
-		"a => b":            "want FROM -> TO",
-		"a -> b -> c":       "want FROM -> TO",
-		"a -> ":             "empty state",
-		"a || b -> c":       "empty state",
-		"* -> *":            "allows every move",
-		"a b -> c":          "white space",
-		"a* -> b":           "stands alone",
+		"":                                "required",
+		" ,; ":                            "no clause",
+		"a => b":                          "want FROM -> TO",
+		"a -> b -> c":                     "want FROM -> TO",
+		"a -> ":                           "empty state",
+		"a || b -> c":                     "empty state",
+		"* -> *":                          "allows every move",
+		"a b -> c":                        "white space",
+		"a* -> b":                         "stands alone",
 		strings.Repeat("s", 65) + " -> b": "longer than 64",
 	} {
 		_, err := parseTransitions("/s", map[string]string{ParamTransitions: src})
