@@ -118,8 +118,12 @@ func compileCEL(expr string, o *Options) (*celRule, error) {
 	return r, nil
 }
 
-// maxFastSize bounds the search for condition.fastUpTo.
-const maxFastSize = 1 << 30
+// maxFastExp bounds the search for condition.fastUpTo: at most
+// maxFastSize.
+const (
+	maxFastExp  = 30
+	maxFastSize = 1 << maxFastExp
+)
 
 // compileCondition compiles one boolean expression and estimates its
 // cost.
@@ -151,21 +155,27 @@ func compileCondition(e *cel.Env, src string, o *Options) (*condition, uint64, e
 		return nil, 0, fmt.Errorf("estimated cost up to %d is over the limit of %d (taking each list, map and string of the event to hold up to %d items)", est, o.MaxEstimatedCost, o.SizeHint)
 	}
 	c := &condition{}
-	// The largest size whose estimate stays within MaxCost (estimates grow
-	// with the size): a binary search.
-	lo, hi := uint64(0), uint64(maxFastSize)
-	if e0, err := estimate(0); err != nil || e0 > o.MaxCost {
-		hi = 0
+	// The largest power of two whose estimate stays within MaxCost
+	// (estimates grow with the size): a binary search on the exponent, a
+	// handful of estimates per expression.
+	within := func(n uint64) bool {
+		e, err := estimate(n)
+		return err == nil && e <= o.MaxCost
 	}
-	for lo < hi {
-		mid := lo + (hi-lo+1)/2
-		if e, err := estimate(mid); err == nil && e <= o.MaxCost {
-			lo = mid
-		} else {
-			hi = mid - 1
+	if within(0) {
+		lo, hi := -1, maxFastExp // the answer is 2^lo, or 0 when lo is -1
+		for lo < hi {
+			mid := lo + (hi-lo+1)/2
+			if within(1 << mid) {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
+		}
+		if lo >= 0 {
+			c.fastUpTo = 1 << lo
 		}
 	}
-	c.fastUpTo = lo
 	if c.fast, err = e.Program(ast, cel.EvalOptions(cel.OptOptimize)); err != nil {
 		return nil, 0, fmt.Errorf("plan: %w", err)
 	}
