@@ -10,6 +10,7 @@ import (
 	"cel.dev/cel-go/common/types/traits"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 // The event reaches CEL as values that read the decoded tape
@@ -100,7 +101,7 @@ func numberValue(lit string) ref.Val {
 	}
 	f, err := strconv.ParseFloat(lit, 64)
 	if err != nil && !math.IsInf(f, 0) {
-		return types.NewErr("number %s: %v", quote(lit, maxQuote), err)
+		return types.NewErr("number %s: %v", quote.String(lit), err)
 	}
 	return types.Double(f)
 }

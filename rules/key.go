@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 // pointer is an RFC 6901 JSON pointer split into its reference tokens
@@ -28,12 +29,12 @@ func parsePointer(s string) (*pointer, error) {
 		return p, nil
 	}
 	if s[0] != '/' {
-		return nil, fmt.Errorf("JSON pointer %s does not start with '/'", quote(s, maxQuote))
+		return nil, fmt.Errorf("JSON pointer %s does not start with '/'", quote.String(s))
 	}
 	for tok := range strings.SplitSeq(s[1:], "/") {
 		for i := 0; i < len(tok); i++ {
 			if tok[i] == '~' && (i+1 == len(tok) || (tok[i+1] != '0' && tok[i+1] != '1')) {
-				return nil, fmt.Errorf("JSON pointer %s: '~' must be followed by 0 or 1", quote(s, maxQuote))
+				return nil, fmt.Errorf("JSON pointer %s: '~' must be followed by 0 or 1", quote.String(s))
 			}
 		}
 		if strings.Contains(tok, "~") {
@@ -152,25 +153,25 @@ func parseKeyTemplate(expr string) (*keyTemplate, error) {
 			lit.WriteByte('}')
 			i += 2
 		case c == '}':
-			return nil, fmt.Errorf("template %s: '}' at offset %d closes nothing (write }} for a literal brace)", quote(expr, maxQuote), i)
+			return nil, fmt.Errorf("template %s: '}' at offset %d closes nothing (write }} for a literal brace)", quote.String(expr), i)
 		case c == '{':
 			end := strings.IndexByte(expr[i+1:], '}')
 			if end < 0 {
-				return nil, fmt.Errorf("template %s: '{' at offset %d is not closed", quote(expr, maxQuote), i)
+				return nil, fmt.Errorf("template %s: '{' at offset %d is not closed", quote.String(expr), i)
 			}
 			src := expr[i+1 : i+1+end]
 			if strings.IndexByte(src, '{') >= 0 {
-				return nil, fmt.Errorf("template %s: '{' inside the pointer at offset %d", quote(expr, maxQuote), i)
+				return nil, fmt.Errorf("template %s: '{' inside the pointer at offset %d", quote.String(expr), i)
 			}
 			if src == "" || src[0] != '/' {
-				return nil, fmt.Errorf("template %s: {%s} at offset %d: want a JSON pointer starting with '/'", quote(expr, maxQuote), truncate(src, maxQuote), i)
+				return nil, fmt.Errorf("template %s: {%s} at offset %d: want a JSON pointer starting with '/'", quote.String(expr), quote.Cut(src, quote.MaxBytes), i)
 			}
 			p, err := parsePointer(src)
 			if err != nil {
-				return nil, fmt.Errorf("template %s: %w", quote(expr, maxQuote), err)
+				return nil, fmt.Errorf("template %s: %w", quote.String(expr), err)
 			}
 			if pointers++; pointers > maxTemplatePointers {
-				return nil, fmt.Errorf("template %s: more than %d pointers", quote(expr, maxQuote), maxTemplatePointers)
+				return nil, fmt.Errorf("template %s: more than %d pointers", quote.String(expr), maxTemplatePointers)
 			}
 			if lit.Len() > 0 {
 				t.parts = append(t.parts, keyPart{lit: lit.String()})
@@ -187,7 +188,7 @@ func parseKeyTemplate(expr string) (*keyTemplate, error) {
 		t.parts = append(t.parts, keyPart{lit: lit.String()})
 	}
 	if pointers == 0 {
-		return nil, fmt.Errorf("template %s names no pointer: a key rule compares the key with values of the event", quote(expr, maxQuote))
+		return nil, fmt.Errorf("template %s names no pointer: a key rule compares the key with values of the event", quote.String(expr))
 	}
 	return t, nil
 }
@@ -205,7 +206,7 @@ func (t *keyTemplate) check(d *jsonvalue.Doc, key []byte) (Outcome, string) {
 				if key == nil {
 					return OutcomeFail, "the record has no key, and " + problem
 				}
-				return OutcomeFail, problem + "; the key is " + quote(string(key), maxQuote)
+				return OutcomeFail, problem + "; the key is " + quote.String(string(key))
 			}
 		}
 		if match && (len(key)-off < len(text) || string(key[off:off+len(text)]) != text) {
@@ -216,11 +217,11 @@ func (t *keyTemplate) check(d *jsonvalue.Doc, key []byte) (Outcome, string) {
 	if match && off == len(key) {
 		return OutcomePass, ""
 	}
-	want := quote(t.render(d), maxQuote)
+	want := quote.String(t.render(d))
 	if key == nil {
 		return OutcomeFail, "the record has no key; want " + want + " from " + t.src
 	}
-	return OutcomeFail, "key " + quote(string(key), maxQuote) + " does not match " + want + " from " + t.src
+	return OutcomeFail, "key " + quote.String(string(key)) + " does not match " + want + " from " + t.src
 }
 
 // render writes the template's text from d (every pointer resolves: check

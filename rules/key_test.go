@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 func TestKeyRule(t *testing.T) {
@@ -73,7 +75,7 @@ func TestKeyRuleQuotesAreBounded(t *testing.T) {
 	if r.Outcome != OutcomeFail {
 		t.Fatalf("outcome %v", r.Outcome)
 	}
-	if len(r.Message) > 2*maxQuote+80 || !utf8.ValidString(r.Message) || strings.Count(r.Message, "…") != 2 {
+	if len(r.Message) > 2*quote.MaxBytes+110 || !utf8.ValidString(r.Message) || strings.Count(r.Message, "…") != 2 {
 		t.Errorf("message of %d bytes: %q", len(r.Message), r.Message)
 	}
 }

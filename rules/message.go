@@ -1,31 +1,12 @@
 package rules
 
-import (
-	"strconv"
-	"unicode/utf8"
-)
-
-// maxQuote bounds a value quoted in a message or an error, in bytes of the
-// value before quoting.
-const maxQuote = 64
+import "unicode/utf8"
 
 // DefaultMaxMessageBytes is the default of [Options.MaxMessageBytes].
 const DefaultMaxMessageBytes = 256
 
-// quote returns s as a Go-quoted string, cut to at most max bytes of s (on
-// a rune boundary) with "…" after the closing quote when cut.
-func quote(s string, max int) string {
-	cut := false
-	if len(s) > max {
-		s = truncate(s, max)
-		cut = true
-	}
-	q := strconv.Quote(s)
-	if cut {
-		q += "…"
-	}
-	return q
-}
+// Values a message quotes are bounded by internal/quote (64 bytes and the
+// length of what was cut).
 
 // truncate cuts s to at most max bytes without splitting a UTF-8 sequence.
 func truncate(s string, max int) string {

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 // Rule is one domain rule as Confluent's data contracts write it: an
@@ -288,7 +290,7 @@ func checkName(name string) error {
 	for i, c := range name {
 		ok := unicode.IsLetter(c) || c == '_' || (i > 0 && (unicode.IsDigit(c) || c == '-'))
 		if !ok {
-			return fmt.Errorf("name %s: want a letter or '_' first, then letters, digits, '_' or '-'", quote(name, maxQuote))
+			return fmt.Errorf("name %s: want a letter or '_' first, then letters, digits, '_' or '-'", quote.String(name))
 		}
 	}
 	return nil
@@ -307,7 +309,7 @@ func parseMode(s, typ string) (Mode, error) {
 	case "UPGRADE", "DOWNGRADE", "UPDOWN":
 		return 0, fmt.Errorf("mode %s is for migration rules, which eventguard does not run: want WRITE, READ or WRITEREAD", s)
 	default:
-		return 0, fmt.Errorf("mode %s: want WRITE, READ or WRITEREAD (upper case, as Confluent's registry requires)", quote(s, maxQuote))
+		return 0, fmt.Errorf("mode %s: want WRITE, READ or WRITEREAD (upper case, as Confluent's registry requires)", quote.String(s))
 	}
 	if typ == TypeTransition {
 		if m == ModeWrite {
@@ -328,11 +330,11 @@ func parseActions(s string, mode string) ([3]Action, error) {
 	parts := []string{s}
 	if strings.Contains(s, ",") {
 		if mode != "" && mode != "WRITEREAD" {
-			return out, fmt.Errorf("onFailure %s: a pair of actions (write,read) is only valid with mode WRITEREAD", quote(s, maxQuote))
+			return out, fmt.Errorf("onFailure %s: a pair of actions (write,read) is only valid with mode WRITEREAD", quote.String(s))
 		}
 		parts = strings.Split(s, ",")
 		if len(parts) != 2 {
-			return out, fmt.Errorf("onFailure %s: want one action or a pair write,read", quote(s, maxQuote))
+			return out, fmt.Errorf("onFailure %s: want one action or a pair write,read", quote.String(s))
 		}
 	}
 	var acts [2]Action
@@ -345,7 +347,7 @@ func parseActions(s string, mode string) ([3]Action, error) {
 		case "NONE":
 			acts[i] = ActionNone
 		default:
-			return out, fmt.Errorf("onFailure %s: want ERROR, DLQ or NONE (upper case)", quote(s, maxQuote))
+			return out, fmt.Errorf("onFailure %s: want ERROR, DLQ or NONE (upper case)", quote.String(s))
 		}
 	}
 	if len(parts) == 1 {
@@ -361,7 +363,7 @@ func checkOnSuccess(s string) error {
 	case "", "NONE", "NONE,NONE":
 		return nil
 	}
-	return fmt.Errorf("onSuccess %s: eventguard acts on failures only; leave it empty or NONE", quote(s, maxQuote))
+	return fmt.Errorf("onSuccess %s: eventguard acts on failures only; leave it empty or NONE", quote.String(s))
 }
 
 // parseRollout reads the eventguard.mode parameter and refuses unknown
@@ -369,7 +371,7 @@ func checkOnSuccess(s string) error {
 func parseRollout(params map[string]string) (Rollout, error) {
 	for k := range params {
 		if strings.HasPrefix(k, "eventguard.") && k != ParamMode {
-			return 0, fmt.Errorf("params: unknown parameter %s (eventguard reads %s)", quote(k, maxQuote), ParamMode)
+			return 0, fmt.Errorf("params: unknown parameter %s (eventguard reads %s)", quote.String(k), ParamMode)
 		}
 	}
 	switch v := params[ParamMode]; v {
@@ -380,6 +382,6 @@ func parseRollout(params map[string]string) (Rollout, error) {
 	case "observe":
 		return Observe, nil
 	default:
-		return 0, fmt.Errorf("params: %s is %s: want observe, warn or enforce", ParamMode, quote(v, maxQuote))
+		return 0, fmt.Errorf("params: %s is %s: want observe, warn or enforce", ParamMode, quote.String(v))
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 func TestParseRuleSetConfluentShape(t *testing.T) {
@@ -148,7 +150,7 @@ func TestCompileRefusesClearly(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			err := compileErr(t, Options{}, c.rule)
 			wantContains(t, err.Error(), c.want...)
-			wantContains(t, err.Error(), "rule "+quote(c.rule.Name, maxQuote)+" (#0)")
+			wantContains(t, err.Error(), "rule "+quote.String(c.rule.Name)+" (#0)")
 		})
 	}
 }

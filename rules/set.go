@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 // Defaults of [Options].
@@ -88,7 +89,7 @@ type CompileError struct {
 
 // Error renders `rule "positive-total" (#2): …`.
 func (e *CompileError) Error() string {
-	return fmt.Sprintf("rule %s (#%d): %v", quote(e.Name, maxQuote), e.Index, e.Err)
+	return fmt.Sprintf("rule %s (#%d): %v", quote.String(e.Name), e.Index, e.Err)
 }
 
 // Unwrap returns the cause.
@@ -173,7 +174,7 @@ func compileRule(def *Rule, o *Options) (compiled, error) {
 	case "TRANSFORM":
 		return c, errors.New("kind TRANSFORM: eventguard checks records and never rewrites them; want CONDITION")
 	default:
-		return c, fmt.Errorf("kind %s: want CONDITION", quote(def.Kind, maxQuote))
+		return c, fmt.Errorf("kind %s: want CONDITION", quote.String(def.Kind))
 	}
 	var err error
 	if c.mode, err = parseMode(def.Mode, def.Type); err != nil {
@@ -213,7 +214,7 @@ func compileRule(def *Rule, o *Options) (compiled, error) {
 	case "CEL_FIELD":
 		err = errors.New("type CEL_FIELD (a CEL expression per tagged field) is not run by eventguard: write a CEL rule over message instead")
 	default:
-		err = fmt.Errorf("type %s: want CEL, KEY or TRANSITION", quote(def.Type, maxQuote))
+		err = fmt.Errorf("type %s: want CEL, KEY or TRANSITION", quote.String(def.Type))
 	}
 	if err != nil {
 		return c, fmt.Errorf("%s: %w", def.Type, err)
@@ -579,7 +580,7 @@ func (r *Result) String() string {
 	var b strings.Builder
 	b.WriteString("rule ")
 	if r.Rule != nil {
-		b.WriteString(quote(r.Rule.Name, maxQuote))
+		b.WriteString(quote.String(r.Rule.Name))
 	}
 	b.WriteByte(' ')
 	b.WriteString(r.Outcome.String())

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/eventguard/eventguard/internal/quote"
 )
 
 // A TRANSITION rule's allowed moves are its "transitions" parameter:
@@ -44,7 +46,7 @@ type transitionTable struct {
 // parseTransitions compiles a TRANSITION rule's pointer and parameters.
 func parseTransitions(expr string, params map[string]string) (*transitionTable, error) {
 	if expr == "" || expr[0] != '/' {
-		return nil, fmt.Errorf("expr %s: want the JSON pointer of the value that moves, such as /status", quote(expr, maxQuote))
+		return nil, fmt.Errorf("expr %s: want the JSON pointer of the value that moves, such as /status", quote.String(expr))
 	}
 	ptr, err := parsePointer(expr)
 	if err != nil {
@@ -63,7 +65,7 @@ func parseTransitions(expr string, params map[string]string) (*transitionTable, 
 	case "deny":
 		t.denySelf = true
 	default:
-		return nil, fmt.Errorf("params: %s is %s: want allow or deny", ParamTransitionsSelf, quote(v, maxQuote))
+		return nil, fmt.Errorf("params: %s is %s: want allow or deny", ParamTransitionsSelf, quote.String(v))
 	}
 	src := params[ParamTransitions]
 	if strings.TrimSpace(src) == "" {
@@ -86,21 +88,21 @@ func (t *transitionTable) parse(src string) error {
 		n++
 		lhs, rhs, ok := strings.Cut(clause, "->")
 		if !ok || strings.Contains(rhs, "->") {
-			return fmt.Errorf("clause %d %s: want FROM -> TO", n, quote(strings.TrimSpace(clause), maxQuote))
+			return fmt.Errorf("clause %d %s: want FROM -> TO", n, quote.String(strings.TrimSpace(clause)))
 		}
 		froms, err := t.stateList(lhs)
 		if err != nil {
-			return fmt.Errorf("clause %d %s: %w", n, quote(strings.TrimSpace(clause), maxQuote), err)
+			return fmt.Errorf("clause %d %s: %w", n, quote.String(strings.TrimSpace(clause)), err)
 		}
 		tos, err := t.stateList(rhs)
 		if err != nil {
-			return fmt.Errorf("clause %d %s: %w", n, quote(strings.TrimSpace(clause), maxQuote), err)
+			return fmt.Errorf("clause %d %s: %w", n, quote.String(strings.TrimSpace(clause)), err)
 		}
 		for _, f := range froms {
 			for _, to := range tos {
 				switch {
 				case f == "*" && to == "*":
-					return fmt.Errorf("clause %d %s: * -> * allows every move", n, quote(strings.TrimSpace(clause), maxQuote))
+					return fmt.Errorf("clause %d %s: * -> * allows every move", n, quote.String(strings.TrimSpace(clause)))
 				case f == "*":
 					t.fromAny[to] = struct{}{}
 				case to == "*":
@@ -132,11 +134,11 @@ func (t *transitionTable) stateList(s string) ([]string, error) {
 		case st == "":
 			return nil, errors.New("empty state")
 		case len(st) > maxStateBytes:
-			return nil, fmt.Errorf("state %s is longer than %d bytes", quote(st, maxQuote), maxStateBytes)
+			return nil, fmt.Errorf("state %s is longer than %d bytes", quote.String(st), maxStateBytes)
 		case strings.ContainsFunc(st, func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' }):
-			return nil, fmt.Errorf("state %s has white space", quote(st, maxQuote))
+			return nil, fmt.Errorf("state %s has white space", quote.String(st))
 		case st != "*" && strings.Contains(st, "*"):
-			return nil, fmt.Errorf("state %s: '*' stands alone for any state", quote(st, maxQuote))
+			return nil, fmt.Errorf("state %s: '*' stands alone for any state", quote.String(st))
 		}
 		if st != "*" {
 			t.states[st] = st
@@ -201,9 +203,9 @@ func (t *transitionTable) eval(ev *evalState, name string, r *Result) {
 		r.From = from
 		if !t.allows(from, to) {
 			r.Outcome = OutcomeFail
-			r.Message = "move " + quote(from, maxQuote) + " -> " + quote(to, maxQuote) + " at " + t.ptr.src + " is not allowed"
+			r.Message = "move " + quote.String(from) + " -> " + quote.String(to) + " at " + t.ptr.src + " is not allowed"
 			if a, ok := t.allowed[from]; ok {
-				r.Message += "; from " + quote(from, maxQuote) + ": " + a
+				r.Message += "; from " + quote.String(from) + ": " + a
 			}
 			if t.denySelf && from == to {
 				r.Message += " (transitions.self is deny)"
