@@ -53,8 +53,8 @@ vet: ## go vet
 bench: ## side-by-side benchmark on a real broker: direct franz-go vs eventguard (writes bench/results/)
 	test/run-bench.sh
 
-bench-go: ## Go benchmarks of the hot paths (validation, HTTP batch, consume)
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./validate/... ./proxy/... ./produce/... ./internal/... ./consume/...
+bench-go: ## Go benchmarks of the hot paths (validation, HTTP batch, consume, rules, dedupe)
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./validate/... ./proxy/... ./produce/... ./internal/... ./consume/... ./rules/... ./dedupe/...
 
 kafka-up: ## start a real Kafka broker on 127.0.0.1:19092 (KAFKA_PORT overrides)
 	test/kafka/kafka.sh up
