@@ -22,7 +22,7 @@ type DeliveredConfig struct {
 	MaxPerPartition int
 }
 
-// Delivered remembers, per partition, the event ids a subscription
+// Delivered remembers, per topic partition, the event ids a subscription
 // delivered, so that a record whose id was already delivered on that
 // partition within the window is committed without a second delivery.
 // Time is the records' own timestamps, not the clock, so the window
@@ -38,7 +38,12 @@ type Delivered struct {
 	mu     sync.Mutex
 	window int64 // nanoseconds
 	max    int
-	parts  map[int32]*partition
+	parts  map[topicPartition]*partition
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
 }
 
 // partition is one partition's ids: a map for lookups and a ring in
@@ -82,16 +87,16 @@ func NewDelivered(cfg DeliveredConfig) *Delivered {
 	if cfg.MaxPerPartition <= 0 {
 		cfg.MaxPerPartition = DefaultMaxPerPartition
 	}
-	return &Delivered{window: int64(cfg.Window), max: cfg.MaxPerPartition, parts: make(map[int32]*partition)}
+	return &Delivered{window: int64(cfg.Window), max: cfg.MaxPerPartition, parts: make(map[topicPartition]*partition)}
 }
 
-// Check reports whether id was delivered on partition within the window
-// before a record stamped ts, and if so at which offset. It changes
-// nothing: call Delivered once the record is delivered.
-func (d *Delivered) Check(partitionID int32, id string, ts time.Time) (offset int64, dup bool) {
+// Check reports whether id was delivered on the topic's partition within
+// the window before a record stamped ts, and if so at which offset. It
+// changes nothing: call Delivered once the record is delivered.
+func (d *Delivered) Check(topic string, partitionID int32, id string, ts time.Time) (offset int64, dup bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.parts[partitionID]
+	p := d.parts[topicPartition{topic, partitionID}]
 	if p == nil {
 		return 0, false
 	}
@@ -103,19 +108,21 @@ func (d *Delivered) Check(partitionID int32, id string, ts time.Time) (offset in
 	return at.offset, true
 }
 
-// Delivered records that the record at offset with id, stamped ts, was
-// delivered (or, when rebuilding, was before the committed offset).
-// Records of a partition come in offset order.
-func (d *Delivered) Delivered(partitionID int32, offset int64, id string, ts time.Time) {
+// Delivered records that the record of the topic's partition at offset,
+// with id and stamped ts, was delivered (or, when rebuilding, was before
+// the committed offset). Records of a partition come in offset order.
+func (d *Delivered) Delivered(topic string, partitionID int32, offset int64, id string, ts time.Time) {
 	if id == "" {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.parts[partitionID]
+	tp := topicPartition{topic, partitionID}
+	p := d.parts[tp]
 	if p == nil {
+		tp.topic = strings.Clone(topic)
 		p = &partition{ids: make(map[string]delivery)}
-		d.parts[partitionID] = p
+		d.parts[tp] = p
 	}
 	t := ts.UnixNano()
 	p.latest = max(p.latest, t)
@@ -141,18 +148,18 @@ func (d *Delivered) RebuildFrom(lastCommitted time.Time) time.Time {
 	return lastCommitted.Add(-time.Duration(d.window))
 }
 
-// Forget drops a partition's ids (when it is revoked or lost).
-func (d *Delivered) Forget(partitionID int32) {
+// Forget drops a topic partition's ids (when it is revoked or lost).
+func (d *Delivered) Forget(topic string, partitionID int32) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.parts, partitionID)
+	delete(d.parts, topicPartition{topic, partitionID})
 }
 
-// Stats returns a partition's counters.
-func (d *Delivered) Stats(partitionID int32) PartitionStats {
+// Stats returns a topic partition's counters.
+func (d *Delivered) Stats(topic string, partitionID int32) PartitionStats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	p := d.parts[partitionID]
+	p := d.parts[topicPartition{topic, partitionID}]
 	if p == nil {
 		return PartitionStats{}
 	}

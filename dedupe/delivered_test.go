@@ -14,47 +14,47 @@ func at(d time.Duration) time.Time { return t0.Add(d) }
 
 func TestDeliveredWithinTheWindow(t *testing.T) {
 	d := NewDelivered(DeliveredConfig{Window: 10 * time.Minute})
-	if _, dup := d.Check(0, "a", at(0)); dup {
+	if _, dup := d.Check("orders", 0, "a", at(0)); dup {
 		t.Fatal("unknown id is a duplicate")
 	}
-	d.Delivered(0, 100, "a", at(0))
-	if off, dup := d.Check(0, "a", at(time.Minute)); !dup || off != 100 {
+	d.Delivered("orders", 0, 100, "a", at(0))
+	if off, dup := d.Check("orders", 0, "a", at(time.Minute)); !dup || off != 100 {
 		t.Fatalf("Check = %d, %v", off, dup)
 	}
-	if _, dup := d.Check(1, "a", at(time.Minute)); dup {
+	if _, dup := d.Check("orders", 1, "a", at(time.Minute)); dup {
 		t.Fatal("another partition shares ids")
 	}
-	if _, dup := d.Check(0, "a", at(10*time.Minute)); !dup {
+	if _, dup := d.Check("orders", 0, "a", at(10*time.Minute)); !dup {
 		t.Fatal("at the window's edge: not a duplicate")
 	}
-	if _, dup := d.Check(0, "a", at(10*time.Minute+time.Nanosecond)); dup {
+	if _, dup := d.Check("orders", 0, "a", at(10*time.Minute+time.Nanosecond)); dup {
 		t.Fatal("a record past the window is a duplicate")
 	}
 	// An older timestamp on the duplicate (a producer's clock) still counts.
-	if _, dup := d.Check(0, "a", at(-time.Hour)); !dup {
+	if _, dup := d.Check("orders", 0, "a", at(-time.Hour)); !dup {
 		t.Fatal("an earlier-stamped duplicate passes")
 	}
-	if st := d.Stats(0); st.Entries != 1 || st.Duplicates != 3 {
+	if st := d.Stats("orders", 0); st.Entries != 1 || st.Duplicates != 3 {
 		t.Errorf("stats %+v", st)
 	}
 }
 
 func TestDeliveredExpiresByRecordTime(t *testing.T) {
 	d := NewDelivered(DeliveredConfig{Window: time.Minute})
-	d.Delivered(0, 1, "a", at(0))
-	d.Delivered(0, 2, "b", at(30*time.Second))
-	d.Delivered(0, 3, "c", at(90*time.Second)) // a is now out of the window
-	if st := d.Stats(0); st.Entries != 2 {
+	d.Delivered("orders", 0, 1, "a", at(0))
+	d.Delivered("orders", 0, 2, "b", at(30*time.Second))
+	d.Delivered("orders", 0, 3, "c", at(90*time.Second)) // a is now out of the window
+	if st := d.Stats("orders", 0); st.Entries != 2 {
 		t.Fatalf("entries %d, want 2", st.Entries)
 	}
-	if _, dup := d.Check(0, "a", at(0)); dup {
+	if _, dup := d.Check("orders", 0, "a", at(0)); dup {
 		t.Fatal("a expired but is a duplicate")
 	}
 	// An entry that the ring could not expire yet (older stamp behind a
 	// newer one) is not a duplicate once the partition moved past it.
-	d.Delivered(0, 4, "late", at(-time.Hour))
-	d.Delivered(0, 5, "d", at(91*time.Second))
-	if _, dup := d.Check(0, "late", at(92*time.Second)); dup {
+	d.Delivered("orders", 0, 4, "late", at(-time.Hour))
+	d.Delivered("orders", 0, 5, "d", at(91*time.Second))
+	if _, dup := d.Check("orders", 0, "late", at(92*time.Second)); dup {
 		t.Fatal("a stale entry counts")
 	}
 }
@@ -62,40 +62,40 @@ func TestDeliveredExpiresByRecordTime(t *testing.T) {
 func TestDeliveredBoundAndForget(t *testing.T) {
 	d := NewDelivered(DeliveredConfig{MaxPerPartition: 3})
 	for i, id := range []string{"a", "b", "c", "d"} {
-		d.Delivered(7, int64(i), id, at(time.Duration(i)*time.Second))
+		d.Delivered("orders", 7, int64(i), id, at(time.Duration(i)*time.Second))
 	}
-	if st := d.Stats(7); st.Entries != 3 || st.Evicted != 1 {
+	if st := d.Stats("orders", 7); st.Entries != 3 || st.Evicted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	if _, dup := d.Check(7, "a", at(5*time.Second)); dup {
+	if _, dup := d.Check("orders", 7, "a", at(5*time.Second)); dup {
 		t.Fatal("evicted id found")
 	}
 	for _, id := range []string{"b", "c", "d"} {
-		if _, dup := d.Check(7, id, at(5*time.Second)); !dup {
+		if _, dup := d.Check("orders", 7, id, at(5*time.Second)); !dup {
 			t.Fatalf("%s lost", id)
 		}
 	}
 	// An id delivered twice (a caller that delivers duplicates anyway)
 	// keeps its last offset when its older entry leaves the ring.
 	d2 := NewDelivered(DeliveredConfig{MaxPerPartition: 3})
-	d2.Delivered(0, 0, "a", at(0))
-	d2.Delivered(0, 1, "b", at(time.Second))
-	d2.Delivered(0, 2, "a", at(2*time.Second))
-	d2.Delivered(0, 3, "c", at(3*time.Second)) // pops the first a
-	if off, dup := d2.Check(0, "a", at(4*time.Second)); !dup || off != 2 {
+	d2.Delivered("orders", 0, 0, "a", at(0))
+	d2.Delivered("orders", 0, 1, "b", at(time.Second))
+	d2.Delivered("orders", 0, 2, "a", at(2*time.Second))
+	d2.Delivered("orders", 0, 3, "c", at(3*time.Second)) // pops the first a
+	if off, dup := d2.Check("orders", 0, "a", at(4*time.Second)); !dup || off != 2 {
 		t.Fatalf("a = %d, %v after its older entry left", off, dup)
 	}
-	d2.Delivered(0, 4, "d", at(4*time.Second)) // pops b
-	d2.Delivered(0, 5, "e", at(5*time.Second)) // pops the second a
-	if _, dup := d2.Check(0, "a", at(5*time.Second)); dup {
+	d2.Delivered("orders", 0, 4, "d", at(4*time.Second)) // pops b
+	d2.Delivered("orders", 0, 5, "e", at(5*time.Second)) // pops the second a
+	if _, dup := d2.Check("orders", 0, "a", at(5*time.Second)); dup {
 		t.Fatal("a outlived its entries")
 	}
-	d.Forget(7)
-	if _, dup := d.Check(7, "b", at(5*time.Second)); dup || d.Stats(7).Entries != 0 {
+	d.Forget("orders", 7)
+	if _, dup := d.Check("orders", 7, "b", at(5*time.Second)); dup || d.Stats("orders", 7).Entries != 0 {
 		t.Fatal("Forget kept ids")
 	}
-	d.Delivered(7, 1, "", at(0)) // records without an id are not remembered
-	if d.Stats(7).Entries != 0 {
+	d.Delivered("orders", 7, 1, "", at(0)) // records without an id are not remembered
+	if d.Stats("orders", 7).Entries != 0 {
 		t.Fatal("empty id remembered")
 	}
 }
@@ -112,7 +112,7 @@ func TestDeliveredRebuild(t *testing.T) {
 	log := []rec{{0, "a", 0}, {1, "b", time.Minute}, {2, "c", 12 * time.Minute}, {3, "d", 13 * time.Minute}}
 	previous := NewDelivered(DeliveredConfig{Window: 10 * time.Minute})
 	for _, r := range log {
-		previous.Delivered(1, r.off, r.id, at(r.ts))
+		previous.Delivered("orders", 1, r.off, r.id, at(r.ts))
 	}
 	next := NewDelivered(DeliveredConfig{Window: 10 * time.Minute})
 	from := next.RebuildFrom(at(13 * time.Minute))
@@ -121,15 +121,28 @@ func TestDeliveredRebuild(t *testing.T) {
 	}
 	for _, r := range log {
 		if !at(r.ts).Before(from) {
-			next.Delivered(1, r.off, r.id, at(r.ts))
+			next.Delivered("orders", 1, r.off, r.id, at(r.ts))
 		}
 	}
 	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		_, want := previous.Check(1, id, at(14*time.Minute))
-		_, got := next.Check(1, id, at(14*time.Minute))
+		_, want := previous.Check("orders", 1, id, at(14*time.Minute))
+		_, got := next.Check("orders", 1, id, at(14*time.Minute))
 		if got != want {
 			t.Errorf("%s: rebuilt %v, previous owner %v", id, got, want)
 		}
+	}
+}
+
+func TestDeliveredTopicsApart(t *testing.T) {
+	d := NewDelivered(DeliveredConfig{})
+	d.Delivered("orders", 0, 1, "a", at(0))
+	if _, dup := d.Check("payments", 0, "a", at(0)); dup {
+		t.Fatal("partition 0 of another topic shares ids")
+	}
+	d.Delivered("payments", 0, 7, "a", at(0))
+	d.Forget("payments", 0)
+	if off, dup := d.Check("orders", 0, "a", at(0)); !dup || off != 1 {
+		t.Fatalf("Forget of payments dropped orders: %d %v", off, dup)
 	}
 }
 
@@ -142,18 +155,18 @@ func TestDeliveredConcurrentPartitions(t *testing.T) {
 			defer wg.Done()
 			for i := range 500 {
 				id := fmt.Sprint(i % 150)
-				if _, dup := d.Check(p, id, at(time.Duration(i)*time.Millisecond)); !dup {
-					d.Delivered(p, int64(i), id, at(time.Duration(i)*time.Millisecond))
+				if _, dup := d.Check("orders", p, id, at(time.Duration(i)*time.Millisecond)); !dup {
+					d.Delivered("orders", p, int64(i), id, at(time.Duration(i)*time.Millisecond))
 				}
 			}
 			if p%2 == 0 {
-				d.Forget(p)
+				d.Forget("orders", p)
 			}
 		}()
 	}
 	wg.Wait()
 	for p := range int32(8) {
-		if n := d.Stats(p).Entries; (p%2 == 0 && n != 0) || (p%2 == 1 && n != 100) {
+		if n := d.Stats("orders", p).Entries; (p%2 == 0 && n != 0) || (p%2 == 1 && n != 100) {
 			t.Errorf("partition %d: %d entries", p, n)
 		}
 	}
@@ -168,15 +181,15 @@ func BenchmarkDeliveredCheck(b *testing.B) {
 		ids[i] = fmt.Sprintf("0193a5d2-%04x-7c11-b2d4-%012x", i%65536, i)
 	}
 	for i := range 10_000 {
-		d.Delivered(0, int64(i), ids[i], at(0))
+		d.Delivered("orders", 0, int64(i), ids[i], at(0))
 	}
 	b.ReportAllocs()
 	c := startCPU(b)
 	i := 0
 	for b.Loop() {
 		id := ids[i%len(ids)]
-		if _, dup := d.Check(0, id, at(0)); !dup {
-			d.Delivered(0, int64(i), id, at(0))
+		if _, dup := d.Check("orders", 0, id, at(0)); !dup {
+			d.Delivered("orders", 0, int64(i), id, at(0))
 		}
 		i++
 	}
@@ -197,12 +210,12 @@ func BenchmarkDeliveredMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		d := NewDelivered(DeliveredConfig{})
 		for i, id := range ids {
-			d.Delivered(0, int64(i), id, at(0))
+			d.Delivered("orders", 0, int64(i), id, at(0))
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		if d.Stats(0).Entries != n {
-			b.Fatal(d.Stats(0))
+		if d.Stats("orders", 0).Entries != n {
+			b.Fatal(d.Stats("orders", 0))
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/entry")
 		runtime.KeepAlive(d)

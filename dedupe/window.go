@@ -2,7 +2,6 @@ package dedupe
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 )
@@ -11,9 +10,9 @@ import (
 const (
 	// DefaultWindow is how long a produced event id is remembered.
 	DefaultWindow = 10 * time.Minute
-	// DefaultMaxEntries bounds the ids a Window remembers. At about 200
+	// DefaultMaxEntries bounds the ids a Window remembers. At about 165
 	// bytes an entry with 36-byte ids (see BenchmarkWindowMemory), 100,000
-	// entries take about 20 MB. Past it the oldest id goes first: at more
+	// entries take about 16 MB. Past it the oldest id goes first: at more
 	// than MaxEntries/Window records a second (about 170/s with the
 	// defaults) the effective window is shorter than Window, which
 	// Stats.Evicted counts.
@@ -32,7 +31,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Entry is where a record with a given event id landed.
+// Entry is where a record with a given event id landed on its topic.
 type Entry struct {
 	// Partition and Offset locate the acknowledged record.
 	Partition int32
@@ -80,9 +79,11 @@ type Reservation struct {
 	Wait <-chan struct{}
 }
 
-// Window remembers, for a time, the event ids the sidecar produced and
-// where each landed, so that a retried request is answered with the
-// original record instead of producing it twice. An id is reserved before
+// Window remembers, for a time, the event ids the sidecar produced to
+// each topic and where each landed, so that a retried request is answered
+// with the original record instead of producing it twice. Ids are per
+// topic: the same event written to two topics (a dual write during a
+// version migration) is two records. An id is reserved before
 // its record is produced and committed once the broker acknowledged it; a
 // second request with the same id meanwhile waits for the first's outcome,
 // so that of concurrent duplicates exactly one record is produced. A
@@ -99,12 +100,14 @@ type Window struct {
 	m       map[string]*slot
 	fifo    slot // sentinel of the acknowledged ids, oldest first after it
 	stats   Stats
-	pending int // ids in flight
+	pending int    // ids in flight
+	buf     []byte // the map key being looked up, under mu
 }
 
-// slot is one id: in flight (no expiry, not in the FIFO) or acknowledged.
+// slot is one (topic, id): in flight (no expiry, not in the FIFO) or
+// acknowledged.
 type slot struct {
-	id         string
+	id         string // topic NUL id
 	entry      Entry
 	expires    int64 // nanoseconds since the window's epoch
 	inFlight   bool
@@ -145,16 +148,17 @@ func NewWindow(cfg Config) *Window {
 
 func (w *Window) clock() int64 { return int64(w.now().Sub(w.epoch)) }
 
-// Reserve claims id. It never blocks: a Reserved id belongs to the caller
-// until it ends the ticket; a Duplicate says where the first record
-// landed; an InFlight id is held by another request (wait, then Reserve
-// again; Claim does this loop).
-func (w *Window) Reserve(id string) Reservation {
+// Reserve claims id on topic. It never blocks: a Reserved id belongs to
+// the caller until it ends the ticket; a Duplicate says where the first
+// record landed; an InFlight id is held by another request (wait, then
+// Reserve again; Claim does this loop). Topic names hold no NUL byte.
+func (w *Window) Reserve(topic, id string) Reservation {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	now := w.clock()
 	w.expire(now)
-	if s, ok := w.m[id]; ok {
+	w.buf = append(append(append(w.buf[:0], topic...), 0), id...)
+	if s, ok := w.m[string(w.buf)]; ok {
 		if s.inFlight {
 			if s.done == nil {
 				s.done = make(chan struct{})
@@ -172,18 +176,18 @@ func (w *Window) Reserve(id string) Reservation {
 		w.remove(w.fifo.next)
 		w.stats.Evicted++
 	}
-	s := &slot{id: strings.Clone(id), inFlight: true}
+	s := &slot{id: string(w.buf), inFlight: true}
 	w.m[s.id] = s
 	w.pending++
 	return Reservation{Status: Reserved, Ticket: Ticket{w: w, s: s}}
 }
 
-// Claim reserves id, waiting while another request holds it, until ctx
-// ends. It returns a Reservation whose Status is Reserved or Duplicate,
-// or ctx's error.
-func (w *Window) Claim(ctx context.Context, id string) (Reservation, error) {
+// Claim reserves id on topic, waiting while another request holds it,
+// until ctx ends. It returns a Reservation whose Status is Reserved or
+// Duplicate, or ctx's error.
+func (w *Window) Claim(ctx context.Context, topic, id string) (Reservation, error) {
 	for {
-		r := w.Reserve(id)
+		r := w.Reserve(topic, id)
 		if r.Status != InFlight {
 			return r, nil
 		}

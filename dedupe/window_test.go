@@ -34,21 +34,21 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func TestWindowReserveCommitDuplicate(t *testing.T) {
 	w := NewWindow(Config{})
-	r := w.Reserve("id-1")
+	r := w.Reserve("orders", "id-1")
 	if r.Status != Reserved {
 		t.Fatalf("first reserve: %v", r.Status)
 	}
 	r.Ticket.Commit(3, 42)
-	d := w.Reserve("id-1")
+	d := w.Reserve("orders", "id-1")
 	if d.Status != Duplicate || d.Existing != (Entry{Partition: 3, Offset: 42}) {
 		t.Fatalf("second reserve: %+v", d)
 	}
 	r.Ticket.Commit(4, 99) // a second Commit changes nothing
 	r.Ticket.Abort()
-	if d := w.Reserve("id-1"); d.Existing != (Entry{Partition: 3, Offset: 42}) {
+	if d := w.Reserve("orders", "id-1"); d.Existing != (Entry{Partition: 3, Offset: 42}) {
 		t.Fatalf("after a second Commit and an Abort: %+v", d)
 	}
-	if o := w.Reserve("id-2"); o.Status != Reserved {
+	if o := w.Reserve("orders", "id-2"); o.Status != Reserved {
 		t.Fatalf("another id: %v", o.Status)
 	}
 	st := w.Stats()
@@ -59,12 +59,12 @@ func TestWindowReserveCommitDuplicate(t *testing.T) {
 
 func TestWindowInFlightWaitsForTheOutcome(t *testing.T) {
 	w := NewWindow(Config{})
-	first := w.Reserve("id")
-	second := w.Reserve("id")
+	first := w.Reserve("orders", "id")
+	second := w.Reserve("orders", "id")
 	if second.Status != InFlight || second.Wait == nil {
 		t.Fatalf("second: %+v", second)
 	}
-	third := w.Reserve("id")
+	third := w.Reserve("orders", "id")
 	if third.Wait != second.Wait {
 		t.Error("waiters on one id get different channels")
 	}
@@ -76,14 +76,14 @@ func TestWindowInFlightWaitsForTheOutcome(t *testing.T) {
 	first.Ticket.Abort()
 	<-second.Wait
 	// Aborted: the next claimant owns the id.
-	again := w.Reserve("id")
+	again := w.Reserve("orders", "id")
 	if again.Status != Reserved {
 		t.Fatalf("after abort: %v", again.Status)
 	}
-	waiting := w.Reserve("id")
+	waiting := w.Reserve("orders", "id")
 	again.Ticket.Commit(1, 7)
 	<-waiting.Wait
-	if d := w.Reserve("id"); d.Status != Duplicate || d.Existing.Offset != 7 {
+	if d := w.Reserve("orders", "id"); d.Status != Duplicate || d.Existing.Offset != 7 {
 		t.Fatalf("after commit: %+v", d)
 	}
 }
@@ -102,7 +102,7 @@ func TestWindowConcurrentDuplicates(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			r, err := w.Claim(context.Background(), "order-42")
+			r, err := w.Claim(context.Background(), "orders", "order-42")
 			if err != nil {
 				t.Error(err)
 				return
@@ -145,7 +145,7 @@ func TestWindowConcurrentAborts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := w.Claim(context.Background(), "id")
+			r, err := w.Claim(context.Background(), "orders", "id")
 			if err != nil || r.Status == InFlight {
 				t.Errorf("Claim: %v %v", r.Status, err)
 				return
@@ -166,17 +166,35 @@ func TestWindowConcurrentAborts(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if d := w.Reserve("id"); d.Status != Duplicate || d.Existing.Offset != 4 {
+	if d := w.Reserve("orders", "id"); d.Status != Duplicate || d.Existing.Offset != 4 {
 		t.Fatalf("final: %+v after %d attempts", d, attempts.Load())
+	}
+}
+
+// TestWindowIdsPerTopic: the same event written to two topics (a dual
+// write) is two records.
+func TestWindowIdsPerTopic(t *testing.T) {
+	w := NewWindow(Config{})
+	w.Reserve("orders", "id").Ticket.Commit(0, 1)
+	r := w.Reserve("orders-v2", "id")
+	if r.Status != Reserved {
+		t.Fatalf("another topic: %v", r.Status)
+	}
+	r.Ticket.Commit(5, 9)
+	if d := w.Reserve("orders", "id"); d.Existing != (Entry{Partition: 0, Offset: 1}) {
+		t.Errorf("orders: %+v", d)
+	}
+	if d := w.Reserve("orders-v2", "id"); d.Existing != (Entry{Partition: 5, Offset: 9}) {
+		t.Errorf("orders-v2: %+v", d)
 	}
 }
 
 func TestWindowClaimHonoursContext(t *testing.T) {
 	w := NewWindow(Config{})
-	held := w.Reserve("id")
+	held := w.Reserve("orders", "id")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := w.Claim(ctx, "id"); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := w.Claim(ctx, "orders", "id"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Claim = %v, want the deadline", err)
 	}
 	held.Ticket.Abort()
@@ -185,20 +203,20 @@ func TestWindowClaimHonoursContext(t *testing.T) {
 func TestWindowExpiry(t *testing.T) {
 	clk := newFakeClock()
 	w := NewWindow(Config{Window: 10 * time.Minute, Now: clk.Now})
-	r := w.Reserve("a")
+	r := w.Reserve("orders", "a")
 	clk.Advance(5 * time.Minute) // time in flight does not count
 	r.Ticket.Commit(0, 1)
 	clk.Advance(10*time.Minute - time.Nanosecond)
-	if d := w.Reserve("a"); d.Status != Duplicate {
+	if d := w.Reserve("orders", "a"); d.Status != Duplicate {
 		t.Fatalf("just inside the window: %v", d.Status)
 	}
-	b := w.Reserve("b")
+	b := w.Reserve("orders", "b")
 	b.Ticket.Commit(0, 2)
 	clk.Advance(time.Nanosecond)
-	if d := w.Reserve("a"); d.Status != Reserved {
+	if d := w.Reserve("orders", "a"); d.Status != Reserved {
 		t.Fatalf("at the end of the window: %v", d.Status)
 	}
-	if d := w.Reserve("b"); d.Status != Duplicate {
+	if d := w.Reserve("orders", "b"); d.Status != Duplicate {
 		t.Fatalf("b expired with a: %v", d.Status)
 	}
 	if st := w.Stats(); st.Entries != 2 || st.Evicted != 0 {
@@ -212,28 +230,28 @@ func TestWindowExpiry(t *testing.T) {
 func TestWindowBound(t *testing.T) {
 	w := NewWindow(Config{MaxEntries: 3})
 	for i, id := range []string{"a", "b", "c"} {
-		w.Reserve(id).Ticket.Commit(0, int64(i))
+		w.Reserve("orders", id).Ticket.Commit(0, int64(i))
 	}
-	w.Reserve("d").Ticket.Commit(0, 3) // evicts a
-	if r := w.Reserve("a"); r.Status != Reserved {
+	w.Reserve("orders", "d").Ticket.Commit(0, 3) // evicts a
+	if r := w.Reserve("orders", "a"); r.Status != Reserved {
 		t.Fatalf("a after eviction: %v", r.Status) // evicts b; a is in flight
 	}
-	if r := w.Reserve("b"); r.Status != Reserved {
+	if r := w.Reserve("orders", "b"); r.Status != Reserved {
 		t.Fatalf("b: %v", r.Status) // evicts c
 	}
-	if r := w.Reserve("d"); r.Status != Duplicate {
+	if r := w.Reserve("orders", "d"); r.Status != Duplicate {
 		t.Fatalf("d: %v", r.Status)
 	}
-	e := w.Reserve("e") // evicts d: a, b, e are in flight
+	e := w.Reserve("orders", "e") // evicts d: a, b, e are in flight
 	if e.Status != Reserved {
 		t.Fatalf("e: %v", e.Status)
 	}
-	f := w.Reserve("f")
+	f := w.Reserve("orders", "f")
 	if f.Status != Reserved || f.Ticket != (Ticket{}) {
 		t.Fatalf("f: %+v, want an untracked reservation", f)
 	}
 	f.Ticket.Commit(0, 9) // a no-op
-	if r := w.Reserve("f"); r.Status != Reserved {
+	if r := w.Reserve("orders", "f"); r.Status != Reserved {
 		t.Fatalf("f is remembered: %v", r.Status)
 	}
 	st := w.Stats()
@@ -246,12 +264,12 @@ func TestWindowKeepsNoCallerMemory(t *testing.T) {
 	w := NewWindow(Config{})
 	body := []byte(`{"id":"abc"}`)
 	id := string(body[7:10])
-	w.Reserve(id).Ticket.Commit(0, 1)
+	w.Reserve("orders", id).Ticket.Commit(0, 1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k, s := range w.m {
-		if k != "abc" || unsafe.StringData(k) == unsafe.StringData(id) || unsafe.StringData(s.id) == unsafe.StringData(id) {
-			t.Fatalf("key %q shares the caller's memory", k)
+		if k != "orders\x00abc" || unsafe.StringData(s.id) == unsafe.StringData(id) {
+			t.Fatalf("key %q", k)
 		}
 	}
 }
@@ -273,13 +291,13 @@ func BenchmarkWindowReserveCommit(b *testing.B) {
 		ids[i] = fmt.Sprintf("0193a5d2-%04x-7c11-b2d4-%012x", i%65536, i)
 	}
 	for i := range 100_000 {
-		w.Reserve(ids[i]).Ticket.Commit(0, int64(i))
+		w.Reserve("orders", ids[i]).Ticket.Commit(0, int64(i))
 	}
 	b.ReportAllocs()
 	c := startCPU(b)
 	i := 0
 	for b.Loop() {
-		r := w.Reserve(ids[i%len(ids)])
+		r := w.Reserve("orders", ids[i%len(ids)])
 		r.Ticket.Commit(1, int64(i))
 		i++
 	}
@@ -300,7 +318,7 @@ func BenchmarkWindowMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		w := NewWindow(Config{MaxEntries: n})
 		for i, id := range ids {
-			w.Reserve(id).Ticket.Commit(int32(i%12), int64(i))
+			w.Reserve("orders", id).Ticket.Commit(int32(i%12), int64(i))
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)

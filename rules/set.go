@@ -254,7 +254,7 @@ type Input struct {
 	// Topic is the record's topic.
 	Topic string
 	// Partition is the record's partition (consume; TRANSITION state is
-	// per partition).
+	// per topic and partition).
 	Partition int32
 	// Key is the Kafka key; nil when the record has none (an empty,
 	// non-nil key is the empty string).
@@ -453,7 +453,7 @@ func (s *Set) Eval(in *Input, buf []Result) ([]Result, Verdict) {
 	v := Fold(out)
 	if len(ev.pending) > 0 && v.Effect <= EffectWarn {
 		for _, p := range ev.pending {
-			in.State.store(p.rule, in.Partition, in.Key, p.table.intern(p.value))
+			in.State.store(p.rule, in.Topic, in.Partition, in.Key, p.table.intern(p.value))
 		}
 	}
 	return out, v

@@ -198,7 +198,7 @@ func (t *transitionTable) eval(ev *evalState, name string, r *Result) {
 	// the verdict): a refused move that is only observed or warned about
 	// was delivered, so the key is now at its value.
 	ev.pending = append(ev.pending, pendingMove{rule: name, table: t, value: to})
-	from, known := in.State.lookup(name, in.Partition, in.Key)
+	from, known := in.State.lookup(name, in.Topic, in.Partition, in.Key)
 	if known {
 		r.From = from
 		if !t.allows(from, to) {
@@ -223,13 +223,13 @@ type pendingMove struct {
 }
 
 // DefaultMaxStateEntries is NewState's bound when given 0: the keys whose
-// last value a subscription remembers, across its partitions and
-// TRANSITION rules. At about 200 bytes an entry (measured with 36-byte
-// keys; see BenchmarkStateMemory), 100,000 entries take about 20 MB.
+// last value a subscription remembers, across its topics, partitions and
+// TRANSITION rules. At about 180 bytes an entry (measured with 36-byte
+// keys; see BenchmarkStateMemory), 100,000 entries take about 18 MB.
 const DefaultMaxStateEntries = 100_000
 
 // State is the memory of TRANSITION rules for one subscription: for each
-// (rule name, partition, key), the last value delivered. It is bounded:
+// (rule name, topic, partition, key), the last value delivered. It is bounded:
 // past its maximum, the least recently used entry goes, and that key's
 // next record is a new baseline. Rules with the same name share entries
 // across subjects and schema versions, so a key's status is followed from
@@ -252,6 +252,7 @@ type State struct {
 type stateEntry struct {
 	key        string
 	value      string
+	topic      string
 	partition  int32
 	prev, next *stateEntry
 }
@@ -282,15 +283,15 @@ func (s *State) Evicted() uint64 {
 	return s.evicted
 }
 
-// Forget drops every entry of a partition (when it is revoked or lost)
-// and returns how many it dropped. It walks all entries.
-func (s *State) Forget(partition int32) int {
+// Forget drops every entry of a topic's partition (when it is revoked or
+// lost) and returns how many it dropped. It walks all entries.
+func (s *State) Forget(topic string, partition int32) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for e := s.lru.next; e != &s.lru; {
 		next := e.next
-		if e.partition == partition {
+		if e.partition == partition && e.topic == topic {
 			s.unlink(e)
 			delete(s.m, e.key)
 			n++
@@ -300,10 +301,12 @@ func (s *State) Forget(partition int32) int {
 	return n
 }
 
-// mapKey writes the entry key of (rule, partition, key) into s.buf; the
-// caller holds s.mu. Rule names hold no NUL.
-func (s *State) mapKey(rule string, partition int32, key []byte) []byte {
+// mapKey writes the entry key of (rule, topic, partition, key) into s.buf;
+// the caller holds s.mu. Rule and topic names hold no NUL.
+func (s *State) mapKey(rule, topic string, partition int32, key []byte) []byte {
 	b := append(s.buf[:0], rule...)
+	b = append(b, 0)
+	b = append(b, topic...)
 	b = append(b, 0)
 	b = binary.BigEndian.AppendUint32(b, uint32(partition))
 	b = append(b, key...)
@@ -312,10 +315,10 @@ func (s *State) mapKey(rule string, partition int32, key []byte) []byte {
 }
 
 // lookup returns a key's last value and marks it recently used.
-func (s *State) lookup(rule string, partition int32, key []byte) (string, bool) {
+func (s *State) lookup(rule, topic string, partition int32, key []byte) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.m[string(s.mapKey(rule, partition, key))]
+	e, ok := s.m[string(s.mapKey(rule, topic, partition, key))]
 	if !ok {
 		return "", false
 	}
@@ -326,10 +329,10 @@ func (s *State) lookup(rule string, partition int32, key []byte) (string, bool) 
 
 // store sets a key's last value, evicting the least recently used entry
 // when full.
-func (s *State) store(rule string, partition int32, key []byte, value string) {
+func (s *State) store(rule, topic string, partition int32, key []byte, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := s.mapKey(rule, partition, key)
+	k := s.mapKey(rule, topic, partition, key)
 	if e, ok := s.m[string(k)]; ok {
 		e.value = value
 		s.unlink(e)
@@ -347,6 +350,7 @@ func (s *State) store(rule string, partition int32, key []byte, value string) {
 		e = new(stateEntry)
 	}
 	e.key, e.value, e.partition = string(k), value, partition
+	e.topic = e.key[len(rule)+1 : len(rule)+1+len(topic)] // no copy of the caller's string
 	s.m[e.key] = e
 	s.pushFront(e)
 }

@@ -82,13 +82,40 @@ func TestTransitionKeysInterleavedAcrossPartitions(t *testing.T) {
 	if st.Len() != 3 {
 		t.Errorf("Len %d, want 3", st.Len())
 	}
-	if n := st.Forget(1); n != 1 {
+	if n := st.Forget("", 1); n != 1 {
 		t.Errorf("Forget(1) dropped %d, want 1", n)
 	}
 	runSteps(t, s, st, []step{
 		{1, "t1", "reserved", OutcomePass, ""},          // after a revoke: a new baseline
 		{0, "t1", "reserved", OutcomePass, "available"}, // partition 0 untouched
 	})
+}
+
+// TestTransitionTopicsOfOneSubscription: partition numbers of two topics
+// are apart, and Forget drops one topic's partition only.
+func TestTransitionTopicsOfOneSubscription(t *testing.T) {
+	s := mustCompile(t, Options{}, tableRule(nil))
+	st := NewState(0)
+	send := func(topic, status string) Result {
+		return evalOne(t, s, &Input{Direction: Read, Topic: topic, Partition: 0, Key: []byte("t1"), State: st,
+			Value: parseDoc(t, `{"new_status":"`+status+`"}`)})
+	}
+	send("tables-eu", "available")
+	if r := send("tables-us", "occupied"); r.From != "" {
+		t.Fatalf("tables-us shares tables-eu's state: from %q", r.From)
+	}
+	if r := send("tables-eu", "occupied"); r.From != "available" || r.Outcome != OutcomePass {
+		t.Fatalf("tables-eu: %+v", r)
+	}
+	if n := st.Forget("tables-us", 0); n != 1 {
+		t.Fatalf("Forget dropped %d", n)
+	}
+	if r := send("tables-eu", "available"); r.From != "occupied" {
+		t.Fatalf("Forget of tables-us dropped tables-eu: %+v", r)
+	}
+	if r := send("tables-us", "reserved"); r.From != "" {
+		t.Fatalf("tables-us after Forget: %+v", r)
+	}
 }
 
 func TestTransitionSelfWildcardsAndNumbers(t *testing.T) {
@@ -336,7 +363,7 @@ func BenchmarkStateMemory(b *testing.B) {
 		st := NewState(n)
 		for i := range n {
 			key := fmt.Appendf(nil, "%08x-3f2a-4e5b-8c6d-0a1b2c3d4e5f", i)
-			st.store("orderStatus", int32(i%4), key, "approved")
+			st.store("orderStatus", "orders", int32(i%4), key, "approved")
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
