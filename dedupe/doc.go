@@ -1,9 +1,9 @@
 // Package dedupe remembers event ids for a while, on both paths.
 //
-// On produce, a [Window] maps each event id to the partition and offset
-// of its acknowledged record on a topic for Config.Window (default 10 minutes), so
-// that a request retried after a timeout is answered with the original
-// record instead of producing it again. Concurrent requests with the same
+// On produce, a [Window] maps each (topic, event id) to the partition and
+// offset of its acknowledged record for Config.Window (default 10
+// minutes), so that a request retried after a timeout is answered with the
+// original record instead of producing it again. Concurrent requests with the same
 // id are serialised: the first reserves it, the others wait for its
 // outcome (Commit: they are duplicates; Abort: the next one reserves it),
 // so exactly one record is produced.
