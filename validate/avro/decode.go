@@ -60,7 +60,7 @@ type decoder struct {
 	lastLen int
 	lastKey string
 	path    []step
-	err   *DecodeError
+	err     *DecodeError
 }
 
 // Decode reads payload, the Avro binary of one value of the schema (what
