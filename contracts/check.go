@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/eventguard/eventguard/internal/jsonvalue"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -40,7 +41,7 @@ func notFound(msg string) error {
 }
 
 func schemaOf(v *Version) sr.Schema {
-	return sr.Schema{Schema: v.Schema, Type: sr.TypeJSON, References: v.References}
+	return sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References}
 }
 
 // SchemaByID implements validate.Registry.
@@ -96,8 +97,11 @@ func (o Outcome) OK() bool {
 }
 
 // Check compiles every schema through res (a resolver over Local, or over a
-// real registry to check what is deployed) and validates every golden
-// payload: valid/ must pass, invalid/ must fail. Outcomes are sorted by file.
+// real registry to check what is deployed) and checks every golden payload
+// as the produce path does (validate.Schema.EncodeDoc: JSON Schema
+// validation, or encoding to Avro or Protobuf, the first message of a
+// .proto): valid/ must pass, invalid/ must fail. Outcomes are sorted by
+// file.
 func (s *Set) Check(ctx context.Context, res *validate.Resolver) []Outcome {
 	var out []Outcome
 	for _, sub := range s.Subjects {
@@ -107,13 +111,13 @@ func (s *Set) Check(ctx context.Context, res *validate.Resolver) []Outcome {
 				for f, b := range files {
 					o := Outcome{Subject: v.Subject, Version: v.Version, File: f, WantValid: want, Err: err}
 					if err == nil {
-						o.Failure = sch.Validate(b)
+						o.Failure = checkGolden(sch, b)
 					}
 					out = append(out, o)
 				}
 			}
 			if err != nil && len(v.Valid)+len(v.Invalid) == 0 {
-				out = append(out, Outcome{Subject: v.Subject, Version: v.Version, File: v.Subject + "/" + fmt.Sprint(v.Version) + "/schema.json", Err: err})
+				out = append(out, Outcome{Subject: v.Subject, Version: v.Version, File: v.Subject + "/" + fmt.Sprint(v.Version) + "/" + v.File, Err: err})
 			}
 			add(v.Valid, true)
 			add(v.Invalid, false)
@@ -121,4 +125,15 @@ func (s *Set) Check(ctx context.Context, res *validate.Resolver) []Outcome {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].File < out[j].File })
 	return out
+}
+
+// checkGolden decodes a golden payload strictly and encodes it as produce
+// does, keeping only the verdict.
+func checkGolden(sch *validate.Schema, b []byte) *validate.Failure {
+	doc, err := jsonvalue.ParseDoc(b, jsonvalue.Limits{})
+	if err != nil {
+		return validate.Malformed(err)
+	}
+	_, f := sch.EncodeDoc(nil, doc, b, "")
+	return f
 }

@@ -5,10 +5,16 @@
 // Layout, one folder per registry subject:
 //
 //	<subject>/subject.yaml            description, owner, compatibility (optional)
-//	<subject>/<version>/schema.json   the JSON Schema
+//	<subject>/<version>/schema.json   the JSON Schema, or
+//	<subject>/<version>/schema.avsc   an Avro schema, or
+//	<subject>/<version>/schema.proto  a Protobuf schema (exactly one of the three)
 //	<subject>/<version>/references.json  [{"name","subject","version"}] (optional)
 //	<subject>/<version>/valid/*.json     payloads that must pass
 //	<subject>/<version>/invalid/*.json   payloads that must fail
+//
+// Golden payloads are JSON for every format: for Avro and Protobuf subjects,
+// the JSON an app would send (see docs/formats.md), which Check encodes as
+// the produce path does.
 package contracts
 
 import (
@@ -28,9 +34,15 @@ import (
 
 // Version is one schema version of a subject with its golden payloads.
 type Version struct {
-	Subject    string
-	Version    int
-	Schema     string
+	Subject string
+	Version int
+	Schema  string
+	// Type is the schema's type, from its file name: schema.json is
+	// JSON Schema, schema.avsc Avro, schema.proto Protobuf.
+	Type sr.SchemaType
+	// File is the schema file's name (schema.json, schema.avsc or
+	// schema.proto).
+	File       string
 	References []sr.SchemaReference
 	// Valid and Invalid map a golden payload's file path to its bytes.
 	Valid, Invalid map[string][]byte
@@ -124,14 +136,29 @@ func loadSubject(fsys fs.FS, name string) (*Subject, error) {
 
 func loadVersion(fsys fs.FS, subject string, n int) (*Version, error) {
 	dir := path.Join(subject, strconv.Itoa(n))
-	b, err := fs.ReadFile(fsys, path.Join(dir, "schema.json"))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+	var found []*Version
+	for _, sf := range schemaFiles {
+		b, err := fs.ReadFile(fsys, path.Join(dir, sf.name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		if sf.json && !json.Valid(b) {
+			return nil, fmt.Errorf("%s/%s is not valid JSON", dir, sf.name)
+		}
+		found = append(found, &Version{Subject: subject, Version: n, Schema: string(b), Type: sf.typ, File: sf.name})
 	}
-	if !json.Valid(b) {
-		return nil, fmt.Errorf("%s/schema.json is not valid JSON", dir)
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("%s: no schema.json, schema.avsc or schema.proto", dir)
+	case 1:
+	default:
+		return nil, fmt.Errorf("%s: holds %s and %s; a version has one schema", dir, found[0].File, found[1].File)
 	}
-	v := &Version{Subject: subject, Version: n, Schema: string(b), Valid: map[string][]byte{}, Invalid: map[string][]byte{}}
+	v := found[0]
+	v.Valid, v.Invalid = map[string][]byte{}, map[string][]byte{}
 	if rb, err := fs.ReadFile(fsys, path.Join(dir, "references.json")); err == nil {
 		if err := json.Unmarshal(rb, &v.References); err != nil {
 			return nil, fmt.Errorf("%s/references.json: %w", dir, err)
@@ -155,6 +182,18 @@ func loadVersion(fsys fs.FS, subject string, n int) (*Version, error) {
 		}
 	}
 	return v, nil
+}
+
+// schemaFiles are the schema file names a version folder may hold, one
+// per registry schema type.
+var schemaFiles = []struct {
+	name string
+	typ  sr.SchemaType
+	json bool // the file must be JSON
+}{
+	{"schema.json", sr.TypeJSON, true},
+	{"schema.avsc", sr.TypeAvro, true},
+	{"schema.proto", sr.TypeProtobuf, false},
 }
 
 // Ordered returns every version, referenced subjects' versions before the
@@ -243,7 +282,7 @@ func (s *Set) Register(ctx context.Context, cl SchemaClient) ([]Registered, erro
 	}
 	var out []Registered
 	for _, v := range ordered {
-		ss, err := cl.CreateSchema(ctx, v.Subject, sr.Schema{Schema: v.Schema, Type: sr.TypeJSON, References: v.References})
+		ss, err := cl.CreateSchema(ctx, v.Subject, sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References})
 		if err != nil {
 			return out, fmt.Errorf("register subject %q version %d: %w", v.Subject, v.Version, err)
 		}

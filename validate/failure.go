@@ -21,6 +21,11 @@ const (
 	CodeMalformedJSON = "malformed_json"
 	// CodeSchemaViolation: the value is JSON but breaks its schema.
 	CodeSchemaViolation = "schema_violation"
+	// CodeMalformedPayload: a consumed Avro or Protobuf payload (what
+	// follows the wire-format header) does not decode against the schema
+	// its id names: truncated, trailing bytes, an index out of range,
+	// invalid UTF-8, beyond the decoder's bounds. A dead-letter reason.
+	CodeMalformedPayload = "malformed_payload"
 )
 
 // MaxViolations bounds the violations reported for one value.
@@ -53,7 +58,8 @@ type Violation struct {
 
 // Failure is a value that did not pass. It is an error.
 type Failure struct {
-	// Code is CodeMalformedJSON or CodeSchemaViolation.
+	// Code is CodeMalformedJSON, CodeSchemaViolation or
+	// CodeMalformedPayload.
 	Code string `json:"code"`
 	// Message summarises the failure.
 	Message string `json:"message"`
@@ -121,6 +127,12 @@ func violations(subject string, version int, ve *jsonschema.ValidationError) *Fa
 		out = out[:MaxViolations]
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return violationFailure(subject, version, out)
+}
+
+// violationFailure is the schema_violation failure listing out (sorted by
+// path, at most MaxViolations).
+func violationFailure(subject string, version int, out []Violation) *Failure {
 	msg := fmt.Sprintf("value violates %s version %d", subject, version)
 	if subject == "" {
 		msg = fmt.Sprintf("value violates schema version %d", version)

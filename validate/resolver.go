@@ -27,9 +27,8 @@ var (
 	// ErrUnavailable: the registry could not be asked (down, timing out,
 	// refusing our credentials) and nothing usable was cached.
 	ErrUnavailable = errors.New("schema registry unavailable")
-	// ErrBadSchema: the registered schema cannot be used to validate (not
-	// a JSON Schema, does not compile, or refers to a URL that is not a
-	// registry reference).
+	// ErrBadSchema: the registered schema cannot be used to validate (does
+	// not compile, or refers to a URL that is not a registry reference).
 	ErrBadSchema = errors.New("schema cannot be used")
 	// ErrRejected: the registry refused the request itself (an HTTP 4xx
 	// other than 401, 403, 404, 408 and 429: a subject name it will not
@@ -405,22 +404,29 @@ func (r *Resolver) compiled(ctx context.Context, id int, sch sr.Schema) (*Schema
 	if ok {
 		return s, nil
 	}
-	if sch.Type != sr.TypeJSON {
-		return nil, fmt.Errorf("%w: schema id %d is %s; eventguard validates JSON Schema only", ErrBadSchema, id, sch.Type)
-	}
 	r.compileMu.Lock()
 	defer r.compileMu.Unlock()
-	c, err := r.compile(ctx, id, sch)
-	if err != nil {
-		return nil, err
-	}
-	s = &Schema{ID: id, Metadata: sch.SchemaMetadata, compiled: c, limits: r.opts.Limits}
-	if !r.opts.ReferenceOnly {
-		// The fast engine is built from the compiled schema itself, so
-		// it sees exactly what the reference sees (drafts, references,
-		// formats). A schema it does not support (fastpath.ErrUnsupported)
-		// keeps s.fast nil: validated by the reference alone.
-		s.fast, _ = fastpath.Compile(c)
+	switch sch.Type {
+	case sr.TypeJSON:
+		c, err := r.compile(ctx, id, sch)
+		if err != nil {
+			return nil, err
+		}
+		s = &Schema{ID: id, Metadata: sch.SchemaMetadata, format: sr.TypeJSON, compiled: c, limits: r.opts.Limits}
+		if !r.opts.ReferenceOnly {
+			// The fast engine is built from the compiled schema itself, so
+			// it sees exactly what the reference sees (drafts, references,
+			// formats). A schema it does not support (fastpath.ErrUnsupported)
+			// keeps s.fast nil: validated by the reference alone.
+			s.fast, _ = fastpath.Compile(c)
+		}
+	case sr.TypeAvro, sr.TypeProtobuf:
+		var err error
+		if s, err = r.compileOther(ctx, id, sch); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: schema id %d is of type %s, which eventguard does not know", ErrBadSchema, id, sch.Type)
 	}
 	r.mu.Lock()
 	if prev, ok := r.compiledByID[id]; ok {

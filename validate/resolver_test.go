@@ -56,6 +56,13 @@ func TestResolve(t *testing.T) {
 	st := testutil.Start(t)
 	avroID := 90001
 	st.Registry.SeedSchema("avro-value", 1, avroID, sr.Schema{Type: sr.TypeAvro, Schema: `{"type":"record","name":"A","fields":[]}`})
+	st.Registry.SeedSchema("avro-broken", 1, avroID+1, sr.Schema{Type: sr.TypeAvro, Schema: `{"type":"record","name":"A","fields":[{"name":"x","type":"Nope"}]}`})
+	st.Registry.SeedSchema("proto-common", 1, avroID+2, sr.Schema{Type: sr.TypeProtobuf, Schema: `syntax = "proto3"; package c; message M { int64 v = 1; }`})
+	st.Registry.SeedSchema("proto-value", 1, avroID+3, sr.Schema{Type: sr.TypeProtobuf,
+		Schema:     `syntax = "proto3"; import "c/m.proto"; import "buf/validate/validate.proto"; message A { c.M m = 1 [(buf.validate.field).required = true]; }`,
+		References: []sr.SchemaReference{{Name: "c/m.proto", Subject: "proto-common", Version: 1}}})
+	st.Registry.SeedSchema("proto-missing-ref", 1, avroID+4, sr.Schema{Type: sr.TypeProtobuf,
+		Schema: `syntax = "proto3"; import "c/m.proto"; message A { c.M m = 1; }`})
 	st.Register(t, "broken-value", `{"type":12}`)
 	// The same schema text under a second subject gets the same id.
 	b, _ := os.ReadFile(filepath.Join("..", "examples", "contracts", "pets-value", "1", "schema.json"))
@@ -103,10 +110,16 @@ func TestResolve(t *testing.T) {
 			err: validate.ErrNotFound, msg: []string{`subject "pets-value" version 9`}},
 		{name: "unknown id", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.ByID(ctx, 77777, "") },
 			err: validate.ErrNotFound, msg: []string{"schema id 77777"}},
-		{name: "AVRO refused", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.Latest(ctx, "avro-value") },
-			err: validate.ErrBadSchema, msg: []string{fmt.Sprintf("schema id %d is AVRO", avroID), "JSON Schema only"}},
-		{name: "AVRO refused by id", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.ByID(ctx, avroID, "") },
-			err: validate.ErrBadSchema, msg: []string{"AVRO"}},
+		{name: "AVRO", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.Latest(ctx, "avro-value") },
+			subject: "avro-value", version: 1, id: avroID},
+		{name: "AVRO by id", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.ByID(ctx, avroID, "") },
+			subject: "avro-value", version: 1, id: avroID},
+		{name: "AVRO that does not compile", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.Latest(ctx, "avro-broken") },
+			err: validate.ErrBadSchema, msg: []string{fmt.Sprintf("Avro schema id %d does not compile", avroID+1), "Nope"}},
+		{name: "PROTOBUF with a reference and buf.validate", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.Latest(ctx, "proto-value") },
+			subject: "proto-value", version: 1, id: avroID + 3},
+		{name: "PROTOBUF without its reference", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.Latest(ctx, "proto-missing-ref") },
+			err: validate.ErrBadSchema, msg: []string{"does not compile", "c/m.proto"}},
 		{name: "schema that does not compile", call: func(r *validate.Resolver) (*validate.Schema, error) { return r.Latest(ctx, "broken-value") },
 			err: validate.ErrBadSchema, msg: []string{"does not compile"}},
 	}

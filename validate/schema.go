@@ -8,7 +8,9 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/validate/avro"
 	"github.com/eventguard/eventguard/validate/fastpath"
+	"github.com/eventguard/eventguard/validate/protobuf"
 )
 
 // SubjectVersion is one place a schema is registered.
@@ -17,8 +19,8 @@ type SubjectVersion struct {
 	Version int    `json:"version"`
 }
 
-// Schema is a compiled JSON Schema as registered: immutable and safe for
-// concurrent use.
+// Schema is a compiled schema as registered (JSON Schema, Avro or
+// Protobuf: see Format): immutable and safe for concurrent use.
 type Schema struct {
 	// ID is the registry's global schema id, the one in the wire format.
 	ID int
@@ -30,6 +32,11 @@ type Schema struct {
 	// Metadata is the registry's schema metadata, if any.
 	Metadata *sr.SchemaMetadata
 
+	// format is the schema's type; compiled and fast are set for JSON
+	// Schema, avro for Avro, proto for Protobuf.
+	format   sr.SchemaType
+	avro     *avro.Schema
+	proto    *protobuf.Schema
 	compiled *jsonschema.Schema
 	// fast, when not nil, is the fast engine for this schema (see
 	// validate/fastpath and docs/decisions/0008-fast-validation-engine.md):
@@ -58,19 +65,28 @@ func (s *Schema) FastPath() bool { return s.fast != nil }
 var Panics atomic.Int64
 
 // Validate checks value (JSON text, without the wire-format header) and
-// returns nil when it passes, or a *Failure saying why not.
+// returns nil when it passes, or a *Failure saying why not. For Avro and
+// Protobuf schemas the JSON is the form EncodeDoc accepts (the first
+// message for Protobuf); nothing is encoded.
 func (s *Schema) Validate(value []byte) *Failure {
 	doc := jsonvalue.GetDoc()
 	defer jsonvalue.PutDoc(doc)
 	if err := doc.Parse(value, s.limits); err != nil {
 		return Malformed(err)
 	}
+	if s.format != sr.TypeJSON {
+		return s.validateOther(doc, value)
+	}
 	return s.ValidateDoc(doc)
 }
 
 // ValidateDoc checks an already decoded value (jsonvalue.Doc.Parse, which
-// produce uses to read the record type before it picks the schema).
+// produce uses to read the record type before it picks the schema). For
+// Avro and Protobuf schemas it is EncodeDoc with the output dropped.
 func (s *Schema) ValidateDoc(doc *jsonvalue.Doc) (f *Failure) {
+	if s.format != sr.TypeJSON {
+		return s.validateOther(doc, nil)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			Panics.Add(1)
