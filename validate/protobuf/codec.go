@@ -98,6 +98,7 @@ func (s *Schema) Encode(dst []byte, doc *jsonvalue.Doc, raw []byte, msgType stri
 	msg := dynamicpb.NewMessage(m.desc)
 	opts := unmarshalJSON
 	opts.Resolver = s.types
+	opts.AllowPartial = !s.required
 	if err := opts.Unmarshal(raw, msg); err != nil {
 		viol := diagnose(doc, m.desc)
 		if len(viol) == 0 {
@@ -109,7 +110,9 @@ func (s *Schema) Encode(dst []byte, doc *jsonvalue.Doc, raw []byte, msgType stri
 		return dst, viol
 	}
 	dst = append(dst, m.indexes...)
-	out, err := marshalBinary.MarshalAppend(dst, msg)
+	mo := marshalBinary
+	mo.AllowPartial = !s.required
+	out, err := mo.MarshalAppend(dst, msg)
 	if err != nil {
 		return dst, []Violation{{Keyword: KeywordRequired, Message: strings.TrimPrefix(err.Error(), "proto: ")}}
 	}
@@ -199,7 +202,7 @@ func (s *Schema) Decode(dst, payload []byte) ([]byte, []Violation, error) {
 		return dst, nil, err
 	}
 	msg := dynamicpb.NewMessage(m.desc)
-	uo := proto.UnmarshalOptions{RecursionLimit: recursionLimit, Resolver: s.types}
+	uo := proto.UnmarshalOptions{RecursionLimit: recursionLimit, Resolver: s.types, AllowPartial: !s.required}
 	if err := uo.Unmarshal(payload[n:], msg); err != nil {
 		return dst, nil, &DecodeError{Msg: fmt.Sprintf("not a %s: %s", m.desc.FullName(), strings.TrimPrefix(err.Error(), "proto: "))}
 	}

@@ -43,6 +43,10 @@ type Schema struct {
 	// validator enforces buf.validate rules; nil when no file imports
 	// buf/validate/validate.proto.
 	validator protovalidate.Validator
+	// required is set when a message the schema can hold has proto2
+	// required fields (checked on marshal and unmarshal; proto3 has none,
+	// and skipping the check halves dynamicpb's marshalling cost).
+	required bool
 }
 
 // message is one message of the schema's file.
@@ -142,6 +146,7 @@ func Compile(ctx context.Context, schema string, refs map[string]string) (*Schem
 		}
 	}
 	walk(fd.Messages(), nil)
+	s.required = hasRequired(fd.Messages(), map[protoreflect.FullName]bool{})
 	if len(s.messages) == 0 {
 		return nil, errors.New("the schema defines no message")
 	}
@@ -238,4 +243,32 @@ func appendZigzag(dst []byte, v int64) []byte {
 		u >>= 7
 	}
 	return append(dst, byte(u))
+}
+
+// hasRequired reports whether any of msgs, or a message their fields hold,
+// has a required field.
+func hasRequired(msgs protoreflect.MessageDescriptors, seen map[protoreflect.FullName]bool) bool {
+	for i := 0; i < msgs.Len(); i++ {
+		if hasRequiredMsg(msgs.Get(i), seen) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasRequiredMsg(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if seen[md.FullName()] {
+		return false
+	}
+	seen[md.FullName()] = true
+	if md.RequiredNumbers().Len() > 0 {
+		return true
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		if m := fields.Get(i).Message(); m != nil && hasRequiredMsg(m, seen) {
+			return true
+		}
+	}
+	return hasRequired(md.Messages(), seen)
 }
