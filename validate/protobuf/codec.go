@@ -95,6 +95,29 @@ func (s *Schema) Encode(dst []byte, doc *jsonvalue.Doc, raw []byte, msgType stri
 	if err != nil {
 		return dst, []Violation{{Keyword: KeywordMessageType, Message: err.Error()}}
 	}
+	// The fast encoder writes the bytes straight from the tape; rules,
+	// when there are any, read the message parsed back from them.
+	dst = append(dst, m.indexes...)
+	if out, ok := s.fastEncode(dst, doc, m.desc); ok && !s.required {
+		if s.validator == nil {
+			return out, nil
+		}
+		msg := dynamicpb.NewMessage(m.desc)
+		uo := proto.UnmarshalOptions{AllowPartial: true, Resolver: s.types}
+		if err := uo.Unmarshal(out[len(dst):], msg); err == nil {
+			if viol := s.check(msg); len(viol) > 0 {
+				return dst[:len(dst)-len(m.indexes)], viol
+			}
+			return out, nil
+		}
+	}
+	return s.encodeProtoJSON(dst, doc, raw, m)
+}
+
+// encodeProtoJSON is Encode through protojson, the reference: it decides
+// every value the fast encoder gives up on. dst ends with m's indexes.
+func (s *Schema) encodeProtoJSON(dst []byte, doc *jsonvalue.Doc, raw []byte, m *message) ([]byte, []Violation) {
+	orig := dst[:len(dst)-len(m.indexes)]
 	msg := dynamicpb.NewMessage(m.desc)
 	opts := unmarshalJSON
 	opts.Resolver = s.types
@@ -104,17 +127,16 @@ func (s *Schema) Encode(dst []byte, doc *jsonvalue.Doc, raw []byte, msgType stri
 		if len(viol) == 0 {
 			viol = []Violation{{Keyword: KeywordProtoJSON, Message: strings.TrimPrefix(err.Error(), "proto: ")}}
 		}
-		return dst, viol
+		return orig, viol
 	}
 	if viol := s.check(msg); len(viol) > 0 {
-		return dst, viol
+		return orig, viol
 	}
-	dst = append(dst, m.indexes...)
 	mo := marshalBinary
 	mo.AllowPartial = !s.required
 	out, err := mo.MarshalAppend(dst, msg)
 	if err != nil {
-		return dst, []Violation{{Keyword: KeywordRequired, Message: strings.TrimPrefix(err.Error(), "proto: ")}}
+		return orig, []Violation{{Keyword: KeywordRequired, Message: strings.TrimPrefix(err.Error(), "proto: ")}}
 	}
 	return out, nil
 }

@@ -48,6 +48,9 @@ type Schema struct {
 	// required fields (checked on marshal and unmarshal; proto3 has none,
 	// and skipping the check halves dynamicpb's marshalling cost).
 	required bool
+	// fast holds every message the schema can hold, prepared for the
+	// fast encoder (fast.go).
+	fast map[protoreflect.FullName]*fastMsg
 }
 
 // message is one message of the schema's file.
@@ -169,6 +172,10 @@ func Compile(ctx context.Context, schema string, refs map[string]string) (*Schem
 	}
 	walk(fd.Messages(), nil)
 	s.required = hasRequired(fd.Messages(), map[protoreflect.FullName]bool{})
+	s.fast = map[protoreflect.FullName]*fastMsg{}
+	for _, m := range s.messages {
+		fastMsgs(m.desc, s.fast)
+	}
 	if len(s.messages) == 0 {
 		return nil, errors.New("the schema defines no message")
 	}

@@ -60,10 +60,18 @@ func FuzzEncode(f *testing.F) {
 	f.Add([]byte(readFile(f, "order.json")))
 	f.Add([]byte(readFile(f, "order.decoded.json")))
 	f.Add([]byte(`{"tenant_id":1}`))
+	f.Add([]byte(`{"order_type":2,"table":0,"tip":0,"labels":{"z":"","a":"b"},"signature":"AAEC","items":[{"sku":"x","quantity":"7"}]}`))
+	f.Add([]byte(`{"occurred_at":"2026-11-02T12:30:00.123456789-07:00","cash_register":"","items":[{},{"unit_price":{"minor_units":-1}}]}`))
 	f.Fuzz(func(t *testing.T, js []byte) {
 		d, err := jsonvalue.ParseDoc(js, jsonvalue.Limits{})
 		if err != nil {
 			return
+		}
+		// The fast encoder writes what protojson + proto.Marshal write,
+		// or gives up; it never accepts what protojson refuses.
+		fast, ok, ref, refOK := s.EncodeBoth(d, js, "")
+		if ok && (!refOK || !bytes.Equal(fast, ref)) {
+			t.Fatalf("fast encoder differs from protojson (protojson accepts: %v):\n fast %x\n ref  %x\n%s", refOK, fast, ref, js)
 		}
 		payload, viol := s.Encode(nil, d, js, "")
 		if len(viol) > 0 {

@@ -243,3 +243,45 @@ func TestDecodeRefusals(t *testing.T) {
 }
 
 func protoValueOfString(s string) protoreflect.Value { return protoreflect.ValueOfString(s) }
+
+// TestFastEncoder: the fast encoder takes the goldens (and the JSON
+// forms it covers) and writes exactly what protojson + proto.Marshal
+// write; forms it does not cover make it give up, never write otherwise.
+func TestFastEncoder(t *testing.T) {
+	s := orderSchema(t)
+	cases := []struct {
+		js, msgType string
+		fast        bool
+	}{
+		{readFile(t, "order.json"), "", false}, // customer_id is a wrapper: protojson's
+		{strings.Replace(readFile(t, "order.json"), `"customer_id":"cust-7",`, "", 1), "", true},
+		{readFile(t, "order.decoded.json"), "", false},
+		{`{"order_id":"o-1","reason":"late"}`, "OrderCancelled", true},
+		{`{"order_id":"","reason":null}`, "OrderCancelled", true},
+		{`{"sku":"x","quantity":"7","unit_price":{"minor_units":"-9007199254740993","currency":"EUR"}}`, "Item", true},
+		{`{"sku":"x","quantity":7.0}`, "Item", false},        // 7.0: protojson's to read
+		{`{"sku":"x","quantity":1e2}`, "Item", false},        // likewise
+		{`{"sku":"x","quantity":-1}`, "Item", false},         // out of range: refused by both
+		{`{"order_type":2,"table":0,"tip":-0.0}`, "", false}, // -0
+		{`{"order_type":2,"table":0,"tip":0,"labels":{"z":"","a":"b"},"signature":"AAEC"}`, "", true},
+		{`{"occurred_at":"2026-11-02T12:30:00.123456789-07:00","cash_register":""}`, "", true},
+		{`{"occurred_at":"2026-11-02t12:30:00Z"}`, "", false},
+		{`{"signature":"AAE"}`, "", false},
+		{`{"card_token":"a","cash_register":"b"}`, "", false},
+		{`{"card_token":null,"cash_register":"b"}`, "", true},
+		{`{"nope":1}`, "", false},
+	}
+	for _, c := range cases {
+		d, err := jsonvalue.ParseDoc([]byte(c.js), jsonvalue.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ok, ref, refOK := s.EncodeBoth(d, []byte(c.js), c.msgType)
+		if ok != c.fast {
+			t.Errorf("%s: fast encoder ok=%v, want %v", c.js, ok, c.fast)
+		}
+		if ok && (!refOK || !bytes.Equal(fast, ref)) {
+			t.Errorf("%s: fast %x, protojson %x (protojson accepts: %v)", c.js, fast, ref, refOK)
+		}
+	}
+}
