@@ -12,7 +12,9 @@
 // ListValue, FieldMask, Any with "@type", Empty). protojson decides what is
 // accepted; when it refuses a value, a walk of the decoded JSON names every
 // problem by JSON pointer (unknown field, wrong type, bad enum, integer
-// range, base64, timestamp, oneof set twice).
+// range, base64, timestamp, oneof set twice). For protojson's plainest
+// forms a fast encoder writes the same bytes straight from the decoded JSON
+// tape (fast.go), giving up to protojson on anything else.
 //
 // JSON out is protojson with proto field names (UseProtoNames: the names
 // in the .proto, which CEL rules and buf.validate paths use too), zero
