@@ -305,5 +305,10 @@ func (s *Subscription) DLQTopicFor(topic string) string {
 	if s.DLQTopic != "" {
 		return s.DLQTopic
 	}
-	return topic + ".dlq"
+	return DefaultDLQTopic(topic)
 }
+
+// DefaultDLQTopic is the dead-letter topic of records of topic:
+// "<topic>.dlq". Subscriptions may name another (dlq_topic); produce
+// diverts records a contract rule dead-letters here.
+func DefaultDLQTopic(topic string) string { return topic + ".dlq" }

@@ -23,8 +23,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
-	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
+	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
 
@@ -265,7 +265,7 @@ func (g *GRPC) Produce(ctx context.Context, in *eventguardv1.ProduceRequest) (*e
 		return nil, bad.Err()
 	}
 	resp := g.p.Produce(ctx, req)
-	if md := g.deprecationMD(resp.Deprecations); md != nil {
+	if md := g.deprecationMD(resp); md != nil {
 		_ = grpc.SetTrailer(ctx, md)
 	}
 	out := encodeResponse(resp, in.GetRequestId())
@@ -483,7 +483,7 @@ func (g *GRPC) produceOne(ctx context.Context, in *eventguardv1.ProduceRequest, 
 	if resp.Err != nil {
 		out.Error = streamError(resp.Err)
 	}
-	return out, g.deprecationMD(resp.Deprecations)
+	return out, g.deprecationMD(resp)
 }
 
 // recoverUnary turns a handler panic into codes.Internal and counts it.
@@ -513,18 +513,31 @@ func (g *GRPC) panicked(method string, v any) error {
 	return status.Error(codes.Internal, "eventguard failed on this request (a bug; it was logged)")
 }
 
-// deprecationMD renders the deprecation notices as trailers with the same
-// names and values as the HTTP ingress's headers (lower-cased, as gRPC
-// metadata keys are): deprecation, sunset, link, eventguard-deprecated.
-func (g *GRPC) deprecationMD(ns []check.Notice) metadata.MD {
-	if len(ns) == 0 {
+// deprecationMD renders the deprecation notices and the rule warnings as
+// trailers with the same names and values as the HTTP ingress's headers
+// (lower-cased, as gRPC metadata keys are): deprecation, sunset, link,
+// eventguard-deprecated, warning.
+func (g *GRPC) deprecationMD(resp *produce.Response) metadata.MD {
+	if len(resp.Deprecations) == 0 && len(resp.Warnings) == 0 && !anyDeadLettered(resp) {
 		return nil
 	}
 	hdr := make(map[string][]string)
-	(&HTTP{registryURL: g.cfg.Registry.URL}).deprecationHeaders(hdr, ns)
+	(&HTTP{registryURL: g.cfg.Registry.URL}).deprecationHeaders(hdr, resp.Deprecations)
+	warningHeaders(hdr, resp)
 	md := metadata.MD{}
 	for k, vs := range hdr {
 		md[strings.ToLower(k)] = vs
 	}
 	return md
+}
+
+// anyDeadLettered reports whether a contract rule diverted a record of
+// resp to the dead-letter topic.
+func anyDeadLettered(resp *produce.Response) bool {
+	for i := range resp.Results {
+		if resp.Results[i].DeadLettered != nil {
+			return true
+		}
+	}
+	return false
 }

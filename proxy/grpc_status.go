@@ -114,8 +114,11 @@ func encodeResponse(resp *produce.Response, requestID string) *eventguardv1.Prod
 		if res.Produced {
 			r.Partition, r.Offset = res.Partition, res.Offset
 		}
+		if d := res.DeadLettered; d != nil {
+			r.DeadLettered = &eventguardv1.DeadLettered{Topic: d.Topic, Partition: d.Partition, Offset: d.Offset, Rule: d.Rule, Message: d.Message}
+		}
 		if e := res.Err; e != nil {
-			re := &eventguardv1.RecordError{Code: e.Code, Message: e.Message}
+			re := &eventguardv1.RecordError{Code: e.Code, Message: e.Message, Rule: e.Rule, Doc: e.Doc}
 			if len(e.Violations) > 0 {
 				re.Violations = make([]*eventguardv1.Violation, len(e.Violations))
 				for j, v := range e.Violations {
@@ -125,6 +128,11 @@ func encodeResponse(resp *produce.Response, requestID string) *eventguardv1.Prod
 			r.Error = re
 		}
 		out.Results[i] = r
+	}
+	for _, w := range resp.Warnings {
+		if w.Index >= 0 && w.Index < len(out.Results) {
+			out.Results[w.Index].Warnings = append(out.Results[w.Index].Warnings, w.Message)
+		}
 	}
 	for _, n := range resp.Deprecations {
 		d := &eventguardv1.DeprecationNotice{Subject: n.Subject, Version: uint32(n.Version), Owner: n.Owner, SunsetPassed: n.Sunsetted}

@@ -95,6 +95,19 @@ type wireResult struct {
 	SchemaVersion int                  `json:"schema_version,omitempty"`
 	EventID       string               `json:"event_id,omitempty"`
 	Error         *produce.RecordError `json:"error,omitempty"`
+	// DeadLettered is where a contract rule (onFailure DLQ) sent the
+	// record instead of its topic.
+	DeadLettered *wireDeadLetter `json:"dead_lettered,omitempty"`
+	// Warnings are the warn-mode rules the record broke (it was produced).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+type wireDeadLetter struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+	Rule      string `json:"rule"`
+	Message   string `json:"message"`
 }
 
 type wireResponse struct {
@@ -152,6 +165,7 @@ func sortHeaders(hs []produce.Header) {
 func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *produce.Response) {
 	hdr := w.Header()
 	h.deprecationHeaders(hdr, resp.Deprecations)
+	warningHeaders(hdr, resp)
 	if b, ok := appendProduced(resp); ok {
 		writeBody(w, http.StatusOK, b)
 		return
@@ -168,7 +182,15 @@ func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *
 			anyFailed = true
 			wr.Error = e
 		}
+		if d := res.DeadLettered; d != nil {
+			wr.DeadLettered = &wireDeadLetter{Topic: d.Topic, Partition: d.Partition, Offset: d.Offset, Rule: d.Rule, Message: d.Message}
+		}
 		out.Results[i] = wr
+	}
+	for _, w := range resp.Warnings {
+		if w.Index >= 0 && w.Index < len(out.Results) {
+			out.Results[w.Index].Warnings = append(out.Results[w.Index].Warnings, w.Message)
+		}
 	}
 	status := http.StatusOK
 	if e := resp.Err; e != nil {
@@ -181,6 +203,41 @@ func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *
 		status = http.StatusMultiStatus
 	}
 	writeJSON(w, status, &out)
+}
+
+// warningHeaders tells the producer about warn-mode rules its records broke
+// and records a DLQ rule diverted: one RFC 9111 Warning header (code 299,
+// "miscellaneous persistent warning") each, at most produce.MaxWarnings.
+func warningHeaders(hdr http.Header, resp *produce.Response) {
+	n := 0
+	for _, w := range resp.Warnings {
+		hdr.Add("Warning", warningValue(fmt.Sprintf("record %d: %s", w.Index, w.Message)))
+		n++
+	}
+	for i := range resp.Results {
+		if d := resp.Results[i].DeadLettered; d != nil && n < produce.MaxWarnings {
+			hdr.Add("Warning", warningValue(fmt.Sprintf("record %d: dead-lettered to %s by rule %q", i, d.Topic, d.Rule)))
+			n++
+		}
+	}
+}
+
+// warningValue renders text as a Warning header value: 299, the agent,
+// and the text as a quoted string (control characters left out).
+func warningValue(text string) string {
+	b := make([]byte, 0, len(text)+24)
+	b = append(b, `299 eventguard "`...)
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
 }
 
 // deprecationHeaders sets RFC 9745 Deprecation, RFC 8594 Sunset and a Link

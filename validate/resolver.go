@@ -285,6 +285,13 @@ func (r *Resolver) loadVersion(ctx context.Context, subject string, version int)
 			return nil, err
 		}
 		s := base.at(ss.Subject, ss.Version)
+		if ss.Schema.SchemaRuleSet != s.RuleSet || ss.Schema.SchemaMetadata != s.Metadata {
+			// The registration's own metadata and rules: a registry may
+			// give one id to the same schema registered with other ones.
+			c := *s
+			c.Metadata, c.RuleSet = ss.Schema.SchemaMetadata, ss.Schema.SchemaRuleSet
+			s = &c
+		}
 		r.mu.Lock()
 		r.byVer[versionKey{ss.Subject, ss.Version}] = s
 		if _, ok := r.bySubjectID[subjectID{ss.Subject, ss.ID}]; !ok {
@@ -414,7 +421,7 @@ func (r *Resolver) compiled(ctx context.Context, id int, sch sr.Schema) (*Schema
 	if err != nil {
 		return nil, err
 	}
-	s = &Schema{ID: id, Metadata: sch.SchemaMetadata, compiled: c, limits: r.opts.Limits}
+	s = &Schema{ID: id, Metadata: sch.SchemaMetadata, RuleSet: sch.SchemaRuleSet, compiled: c, limits: r.opts.Limits}
 	if !r.opts.ReferenceOnly {
 		// The fast engine is built from the compiled schema itself, so
 		// it sees exactly what the reference sees (drafts, references,
