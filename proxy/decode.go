@@ -485,10 +485,6 @@ func (d *reqDecoder) str(at where) (string, error) {
 	return "", d.fail(at, "has an unterminated string")
 }
 
-// maxValueDepth is how deeply a record's value may nest for the skip; the
-// strict parse that follows has its own limit.
-const maxValueDepth = 256
-
 // skip moves the cursor past the JSON value at it. It checks only the
 // structure that finding the value's end needs: brackets that match, strings
 // that end, a non-empty scalar. Everything else (a missing colon, a bad
@@ -522,9 +518,13 @@ func (d *reqDecoder) skip(at where) error {
 		d.i = i
 		return nil
 	}
-	// A container: match brackets, skipping strings. open holds one bit
-	// per level, set for '{'.
-	var open [maxValueDepth / 64]uint64
+	// A container: match brackets, skipping strings, at any depth: a value
+	// nested too deeply is refused by the strict parse in the pipeline
+	// (malformed_json, too_deep) for its record alone. open holds one bit
+	// per level, set for '{': on the stack for 256 levels, grown beyond
+	// (by one word per 64 levels; the body limit bounds it).
+	var stack [4]uint64
+	open := stack[:]
 	depth := 0
 	for i := start; i < len(b); {
 		switch c := b[i]; c {
@@ -536,9 +536,8 @@ func (d *reqDecoder) skip(at where) error {
 			}
 			i = end
 		case '{', '[':
-			if depth == maxValueDepth {
-				d.i = i
-				return d.fail(at, "nests deeper than %d", maxValueDepth)
+			if depth/64 == len(open) {
+				open = append(open, 0)
 			}
 			if c == '{' {
 				open[depth/64] |= 1 << (depth % 64)

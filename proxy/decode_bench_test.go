@@ -63,3 +63,22 @@ func BenchmarkDecodeRequest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSkipValue: finding the end of a ~1 KB value by its brackets
+// alone (what the decoder does with a value the strict parse refused).
+func BenchmarkSkipValue(b *testing.B) {
+	v, err := os.ReadFile("../examples/contracts/orders-OrderPlaced/1/valid/large-13-items.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v = bytes.TrimSpace(v)
+	b.SetBytes(int64(len(v)))
+	b.ReportAllocs()
+	d := &reqDecoder{b: v, s: string(v)}
+	for b.Loop() {
+		d.i = 0
+		if err := d.skip(where{rec: 0}); err != nil || d.i != len(v) {
+			b.Fatal(err)
+		}
+	}
+}

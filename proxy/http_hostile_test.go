@@ -1,0 +1,64 @@
+package proxy_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/eventguard/eventguard/config"
+	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/produce"
+	"github.com/eventguard/eventguard/validate"
+)
+
+// deepValues are values nested past the strict decoder's 128 levels: just
+// past the decoder's stack of 256, and far past it with objects and arrays
+// mixed and a string holding brackets.
+var deepValues = []string{
+	strings.Repeat("[", 300) + strings.Repeat("]", 300),
+	strings.Repeat(`{"a":[`, 5000) + `"]}"` + strings.Repeat("]}", 5000),
+}
+
+// TestHTTPDeepValuePerRecord: a value nested too deeply is the record's
+// malformed_json (too_deep) at any depth, never the whole request's 400; with
+// partial the valid records are produced (issue 10, item 2).
+func TestHTTPDeepValuePerRecord(t *testing.T) {
+	t.Parallel()
+	e := newHTTPEnv(t, nil, func(c *config.Config) { c.Limits.MaxValueBytes = 60000 }, produce.Options{})
+	body := `{"records":[` + hRec(hPetV2) + "," + hRec(deepValues[0]) + "," + hRec(deepValues[1]) + "," + hRec(hPetV2) + `]`
+
+	w := e.do(t, hReq{path: "/v1/topics/pets/records", body: body + `}`})
+	r := hWantError(t, w, http.StatusUnprocessableEntity, produce.CodeInvalidRecords)
+	wantTooDeep(t, r, 1, 2)
+	if n := e.flushedCount(t, "pets"); n != 0 {
+		t.Errorf("%d records produced by an all-or-nothing request with invalid records", n)
+	}
+
+	w = e.do(t, hReq{path: "/v1/topics/pets/records", body: body + `,"partial":true}`})
+	if w.Code != http.StatusMultiStatus {
+		t.Fatalf("partial: status %d, want 207\n%.500s", w.Code, w.Body)
+	}
+	r = hDecode(t, w)
+	wantTooDeep(t, r, 1, 2)
+	for _, i := range []int{0, 3} {
+		if res := r.Results[i]; res.Error != nil || res.Offset == nil {
+			t.Errorf("partial: valid record %d not produced: %+v", i, res)
+		}
+	}
+	if n := e.flushedCount(t, "pets"); n != 2 {
+		t.Errorf("partial: %d records in the topic, want the 2 valid ones", n)
+	}
+}
+
+func wantTooDeep(t *testing.T, r hResponse, idx ...int) {
+	t.Helper()
+	if len(r.Results) != 4 {
+		t.Fatalf("%d results, want 4", len(r.Results))
+	}
+	for _, i := range idx {
+		res := r.Results[i]
+		if res.Error == nil || res.Error.Code != validate.CodeMalformedJSON || len(res.Error.Violations) != 1 || res.Error.Violations[0].Keyword != jsonvalue.CodeTooDeep {
+			t.Errorf("record %d: %+v, want malformed_json too_deep", i, res.Error)
+		}
+	}
+}
