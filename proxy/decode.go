@@ -394,7 +394,10 @@ func (d *reqDecoder) stringField(at where) (string, error) {
 	return d.str(at)
 }
 
-// count parses a non-negative integer that fits an int32.
+// count parses a positive integer that fits an int32: a schema id or
+// version. 0 (or -0) is refused, not taken as "not pinned": a client that
+// sends it explicitly has a bug (an unset variable), and pinning nothing
+// would quietly produce against the latest version.
 func (d *reqDecoder) count(at where) (int, error) {
 	start := d.i
 	for d.i < len(d.b) && (d.b[d.i] >= '0' && d.b[d.i] <= '9' || d.b[d.i] == '-') {
@@ -416,6 +419,10 @@ func (d *reqDecoder) count(at where) (int, error) {
 	if n < 0 {
 		d.i = start
 		return 0, d.fail(at, "must be positive")
+	}
+	if n == 0 {
+		d.i = start
+		return 0, d.fail(at, "must be 1 or more, got %s (leave the field out for the subject's latest version)", lit)
 	}
 	return int(n), nil
 }

@@ -259,7 +259,10 @@ func (w watchStream) Context() context.Context { return w.ctx }
 // Produce answers one produce request; see the service documentation in
 // api/eventguard/v1/eventguard.proto and docs/grpc.md.
 func (g *GRPC) Produce(ctx context.Context, in *eventguardv1.ProduceRequest) (*eventguardv1.ProduceResponse, error) {
-	ctx, feature := callContext(ctx)
+	ctx, feature, bad := callContext(ctx)
+	if bad != nil {
+		return nil, bad.Err()
+	}
 	req, bad := decodeProduce(in, feature)
 	if bad != nil {
 		return nil, bad.Err()
@@ -277,15 +280,20 @@ func (g *GRPC) Produce(ctx context.Context, in *eventguardv1.ProduceRequest) (*e
 
 // callContext continues the caller's W3C trace context from the incoming
 // metadata, exactly as the HTTP ingress does from the request headers, and
-// returns the eventguard-feature metadata value.
-func callContext(ctx context.Context) (context.Context, string) {
+// returns the eventguard-feature metadata value; sent more than once, it is
+// an InvalidArgument status (a list of features, not the first of them).
+func callContext(ctx context.Context) (context.Context, string, *status.Status) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	ctx = span.Propagator.Extract(ctx, span.MetadataCarrier(md))
 	feature := ""
-	if v := md.Get(FeatureMetadata); len(v) > 0 {
+	switch v := md.Get(FeatureMetadata); len(v) {
+	case 0:
+	case 1:
 		feature = v[0]
+	default:
+		return ctx, "", badField(produce.CodeInvalidFeature, "feature", fmt.Sprintf("metadata %s is sent %d times; name one producing feature", FeatureMetadata, len(v)))
 	}
-	return ctx, feature
+	return ctx, feature, nil
 }
 
 // streamCall is one ProduceStream request on its way through the pipeline.
@@ -301,7 +309,10 @@ type streamCall struct {
 // between Recv and Send at once: while at the bound it does not read, so
 // gRPC flow control pushes back on the client.
 func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer) error {
-	ctx, feature := callContext(stream.Context())
+	ctx, feature, bad := callContext(stream.Context())
+	if bad != nil {
+		return bad.Err()
+	}
 	// Workers run under wctx: when the handler returns, they are cancelled
 	// and waited for. ended (under mu) stops the reader from starting a
 	// worker once the handler is on its way out.

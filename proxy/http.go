@@ -116,8 +116,18 @@ type wireResponse struct {
 }
 
 func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
-		writeError(w, http.StatusUnsupportedMediaType, produce.CodeUnsupportedMedia, fmt.Sprintf("Content-Type is %q; send application/json", ct))
+	if cts := r.Header.Values("Content-Type"); len(cts) > 1 || !isJSON(r.Header.Get("Content-Type")) {
+		msg := fmt.Sprintf("Content-Type is %q; send application/json", r.Header.Get("Content-Type"))
+		if len(cts) > 1 {
+			msg = fmt.Sprintf("Content-Type is sent %d times; send it once, as application/json", len(cts))
+		}
+		writeError(w, http.StatusUnsupportedMediaType, produce.CodeUnsupportedMedia, msg)
+		return
+	}
+	// Sent twice, the feature header means a list (RFC 9110: "a, b"), not
+	// the first of them.
+	if fs := r.Header.Values(FeatureHeader); len(fs) > 1 {
+		writeError(w, http.StatusBadRequest, produce.CodeInvalidFeature, fmt.Sprintf("%s is sent %d times; name one producing feature", FeatureHeader, len(fs)))
 		return
 	}
 	body, release, err := readBody(w, r, h.maxBody)

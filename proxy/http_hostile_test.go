@@ -2,12 +2,14 @@ package proxy_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/jsonvalue"
 	"github.com/eventguard/eventguard/produce"
+	"github.com/eventguard/eventguard/proxy"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -60,5 +62,61 @@ func wantTooDeep(t *testing.T, r hResponse, idx ...int) {
 		if res.Error == nil || res.Error.Code != validate.CodeMalformedJSON || len(res.Error.Violations) != 1 || res.Error.Violations[0].Keyword != jsonvalue.CodeTooDeep {
 			t.Errorf("record %d: %+v, want malformed_json too_deep", i, res.Error)
 		}
+	}
+}
+
+// TestHTTPExplicitZeroPin: over HTTP an explicit 0 (or -0) schema id or
+// version is refused with 400 naming the field, not taken as "latest"
+// (issue 10, item 11).
+func TestHTTPExplicitZeroPin(t *testing.T) {
+	t.Parallel()
+	e := newHTTPEnv(t, nil, nil, produce.Options{})
+	for _, c := range []struct{ pin, field string }{
+		{`"schema_version":0`, "records[1].schema_version must be 1 or more, got 0"},
+		{`"schema_version":-0`, "records[1].schema_version must be 1 or more, got -0"},
+		{`"schema_id":0`, "records[1].schema_id must be 1 or more, got 0"},
+	} {
+		w := e.do(t, hReq{path: "/v1/topics/pets/records", body: `{"records":[` + hRec(hPetV2) + "," + hRec(hPetV2, c.pin) + `]}`})
+		r := hWantError(t, w, http.StatusBadRequest, produce.CodeMalformedRequest)
+		if !strings.Contains(r.Error.Message, c.field) {
+			t.Errorf("%s: message %q, want it to name %q", c.pin, r.Error.Message, c.field)
+		}
+	}
+	if n := e.flushedCount(t, "pets"); n != 0 {
+		t.Errorf("%d records produced", n)
+	}
+}
+
+// TestHTTPFeatureHeaderOnce: the feature header sent twice (or as a list)
+// is invalid_feature, not its first value; Content-Type sent twice is 415
+// (issue 10, item 11).
+func TestHTTPFeatureHeaderOnce(t *testing.T) {
+	t.Parallel()
+	e := newHTTPEnv(t, nil, nil, produce.Options{})
+	for _, c := range []struct {
+		name   string
+		header http.Header
+		status int
+		code   string
+	}{
+		{"two feature lines", http.Header{"Content-Type": {"application/json"}, proxy.FeatureHeader: {"billing", "other"}}, 400, produce.CodeInvalidFeature},
+		{"a feature list", http.Header{"Content-Type": {"application/json"}, proxy.FeatureHeader: {"billing, other"}}, 400, produce.CodeInvalidFeature},
+		{"two content types", http.Header{"Content-Type": {"application/json", "text/plain"}}, 415, produce.CodeUnsupportedMedia},
+		{"one of each", http.Header{"Content-Type": {"application/json"}, proxy.FeatureHeader: {"billing"}}, 200, ""},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/v1/topics/pets/records", strings.NewReader(`{"records":[`+hRec(hPetV2)+`]}`))
+		req.Header = c.header
+		w := httptest.NewRecorder()
+		e.handler.ServeHTTP(w, req)
+		if c.code == "" {
+			if w.Code != c.status {
+				t.Errorf("%s: status %d, want %d\n%s", c.name, w.Code, c.status, w.Body)
+			}
+			continue
+		}
+		hWantError(t, w, c.status, c.code)
+	}
+	if n := e.flushedCount(t, "pets"); n != 1 {
+		t.Errorf("%d records produced, want the 1 with one feature", n)
 	}
 }
