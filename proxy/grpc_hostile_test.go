@@ -1,13 +1,16 @@
 package proxy_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
 	"github.com/eventguard/eventguard/config"
@@ -78,5 +81,72 @@ func TestGRPCFeatureMetadataOnce(t *testing.T) {
 	}
 	if n := len(e.st.Records(t, testTopic)); n != 1 {
 		t.Errorf("%d records in the topic, want 1", n)
+	}
+}
+
+// TestGRPCStatusBounded: whatever the pipeline's messages hold, a failed
+// call's status (message and details, as encoded into the
+// grpc-status-details-bin trailer) stays within MaxStatusDetailsBytes: one
+// record with a 900 kB invalid date-time, and many records with many
+// violations on long property names (issue 10, item 5).
+func TestGRPCStatusBounded(t *testing.T) {
+	e := newGRPCEnv(t, envOpts{mutate: func(c *config.Config) { c.GRPC.MaxRecvBytes = 8 << 20 }})
+	huge := strings.Replace(petV2, `"2026-11-02T08:15:00Z"`, `"`+strings.Repeat("x", 900_000)+`"`, 1)
+	var extra strings.Builder
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&extra, `,"%s%03d":1`, strings.Repeat("k", 2000), i)
+	}
+	many := strings.TrimSuffix(petV2Bad, "}") + extra.String() + "}"
+	for _, c := range []struct {
+		name   string
+		values []string
+	}{
+		{"a 900 kB invalid date-time", []string{huge}},
+		{"many violations on long names", []string{many, many, many, many, many}},
+		{"both", []string{petV2, huge, many}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req := &eventguardv1.ProduceRequest{Topic: testTopic}
+			for _, v := range c.values {
+				req.Records = append(req.Records, rec(v))
+			}
+			_, err := e.client.Produce(ctxTimeout(t, 20*time.Second), req)
+			st, d := statusDetails(t, err)
+			if st.Code() != codes.InvalidArgument || d.info.GetMetadata()["code"] != "invalid_records" {
+				t.Fatalf("status %v %v, want INVALID_ARGUMENT invalid_records", st.Code(), d.info)
+			}
+			if n := proto.Size(st.Proto()); n > proxy.MaxStatusDetailsBytes {
+				t.Errorf("encoded status is %d bytes, over the bound of %d", n, proxy.MaxStatusDetailsBytes)
+			}
+			if n := len(st.Message()); n > 1024 || !strings.Contains(st.Message(), "record ") {
+				t.Errorf("status message is %d bytes (%.80q...), want at most 1024 saying which record", n, st.Message())
+			}
+			if len(d.bad.GetFieldViolations()) == 0 {
+				t.Fatal("no field violation kept")
+			}
+			for _, f := range d.bad.GetFieldViolations() {
+				if len(f.GetField()) > 256 || len(f.GetDescription()) > 512 || !strings.HasPrefix(f.GetField(), "records[") {
+					t.Errorf("field violation %.80q: %.80q (%d and %d bytes)", f.GetField(), f.GetDescription(), len(f.GetField()), len(f.GetDescription()))
+				}
+			}
+		})
+	}
+}
+
+// TestGRPCSubscribeNameBounded: an unknown subscription name is quoted
+// cut, not whole, in the NOT_FOUND status.
+func TestGRPCSubscribeNameBounded(t *testing.T) {
+	e := newGRPCEnv(t, envOpts{})
+	s, err := e.client.Subscribe(ctxTimeout(t, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.Repeat("n", 1<<20)
+	if err := s.Send(&eventguardv1.SubscribeRequest{Kind: &eventguardv1.SubscribeRequest_Subscription{Subscription: &eventguardv1.Subscription{Name: name}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Recv()
+	if st := status.Convert(err); st.Code() != codes.NotFound || len(st.Message()) > 300 {
+		t.Errorf("unknown long name: %v, %d bytes of message; want NOT_FOUND with the name cut", st.Code(), len(st.Message()))
 	}
 }

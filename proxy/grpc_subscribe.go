@@ -304,9 +304,9 @@ func (g *GRPC) Subscribe(stream eventguardv1.Eventguard_SubscribeServer) error {
 	case h.isClosed():
 		return status.Error(codes.Unavailable, "eventguard is shutting down; subscribe against the next instance")
 	case !known:
-		return status.Errorf(codes.NotFound, "subscription %q is not configured (subscriptions[].name)", name)
+		return status.Errorf(codes.NotFound, "subscription %s is not configured (subscriptions[].name)", quoted(name))
 	case !grpcSub:
-		return status.Errorf(codes.FailedPrecondition, "subscription %q delivers over HTTP (deliver.url); set deliver.grpc: true to receive it over Subscribe", name)
+		return status.Errorf(codes.FailedPrecondition, "subscription %s delivers over HTTP (deliver.url); set deliver.grpc: true to receive it over Subscribe", quoted(name))
 	}
 	sub := h.subs[name]
 	ss := &subStream{out: make(chan *eventguardv1.Delivery), done: make(chan struct{}), waiting: map[uint64]chan error{}}
@@ -337,7 +337,8 @@ func (g *GRPC) Subscribe(stream eventguardv1.Eventguard_SubscribeServer) error {
 				}
 			case *eventguardv1.SubscribeRequest_Nack:
 				n := k.Nack
-				why := n.GetReason()
+				// The reason travels in the dead-letter headers and logs.
+				why := bounded(n.GetReason(), maxStatusMessageBytes)
 				if why == "" {
 					why = "no reason given"
 				}

@@ -55,10 +55,10 @@ func (h *HTTP) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/topics/{topic}/records", h.produce)
 	mux.HandleFunc("/v1/topics/{topic}/records", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", r.Method))
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", bounded(r.Method, maxQuoted)))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no_route", fmt.Sprintf("no route for %s %s; produce with POST /v1/topics/{topic}/records", r.Method, r.URL.Path))
+		writeError(w, http.StatusNotFound, "no_route", fmt.Sprintf("no route for %s %s; produce with POST /v1/topics/{topic}/records", bounded(r.Method, maxQuoted), bounded(r.URL.Path, maxQuoted)))
 	})
 	return h.recoverer(mux)
 }
@@ -117,7 +117,7 @@ type wireResponse struct {
 
 func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
 	if cts := r.Header.Values("Content-Type"); len(cts) > 1 || !isJSON(r.Header.Get("Content-Type")) {
-		msg := fmt.Sprintf("Content-Type is %q; send application/json", r.Header.Get("Content-Type"))
+		msg := fmt.Sprintf("Content-Type is %s; send application/json", quoted(r.Header.Get("Content-Type")))
 		if len(cts) > 1 {
 			msg = fmt.Sprintf("Content-Type is sent %d times; send it once, as application/json", len(cts))
 		}

@@ -120,3 +120,33 @@ func TestHTTPFeatureHeaderOnce(t *testing.T) {
 		t.Errorf("%d records produced, want the 1 with one feature", n)
 	}
 }
+
+// TestHTTPEchoesBounded: a client-sent string quoted in an error answer (an
+// unknown field name, a duplicate header name, a number, the Content-Type,
+// the method and path) is cut to a bounded prefix with its length, so an
+// answer never grows with the request (issue 10, item 5's class).
+func TestHTTPEchoesBounded(t *testing.T) {
+	t.Parallel()
+	e := newHTTPEnv(t, nil, nil, produce.Options{})
+	long := strings.Repeat("k", 20_000)
+	for _, c := range []struct {
+		name   string
+		req    hReq
+		status int
+		code   string
+	}{
+		{"unknown request field", hReq{path: "/v1/topics/pets/records", body: `{"` + long + `":1}`}, 400, produce.CodeMalformedRequest},
+		{"unknown record field", hReq{path: "/v1/topics/pets/records", body: `{"records":[{"value":1,"` + long + `":1}]}`}, 400, produce.CodeMalformedRequest},
+		{"header twice", hReq{path: "/v1/topics/pets/records", body: `{"records":[{"value":1,"headers":{"` + long + `":"a","` + long + `":"b"}}]}`}, 400, produce.CodeMalformedRequest},
+		{"a long number", hReq{path: "/v1/topics/pets/records", body: `{"records":[{"value":1,"schema_id":` + strings.Repeat("9", 20_000) + `}]}`}, 400, produce.CodeMalformedRequest},
+		{"content type", hReq{path: "/v1/topics/pets/records", contentType: "text/" + long, body: `{}`}, 415, produce.CodeUnsupportedMedia},
+		{"path", hReq{path: "/v2/" + long, body: `{}`}, 404, "no_route"},
+		{"method", hReq{method: "X" + strings.ToUpper(long), path: "/v1/topics/pets/records"}, 405, "method_not_allowed"},
+	} {
+		w := e.do(t, c.req)
+		r := hWantError(t, w, c.status, c.code)
+		if len(r.Error.Message) > 600 || !strings.Contains(r.Error.Message, "bytes)") {
+			t.Errorf("%s: message of %d bytes: %.200q", c.name, len(r.Error.Message), r.Error.Message)
+		}
+	}
+}
