@@ -115,11 +115,13 @@ func NewGRPC(p Producer, o GRPCOptions) *GRPC {
 	g.watchCtx, g.watchStop = context.WithCancel(context.Background())
 	gc := o.Config.GRPC
 	opts := []grpc.ServerOption{
+		// Messages that do not decode are INVALID_ARGUMENT (codec.go).
+		grpc.ForceServerCodecV2(newMessageCodec()),
 		grpc.MaxRecvMsgSize(gc.MaxRecvBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: gc.KeepaliveTime, Timeout: gc.KeepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: gc.KeepaliveMinTime, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(g.recoverUnary),
-		grpc.ChainStreamInterceptor(g.recoverStream),
+		grpc.ChainUnaryInterceptor(checkedUnary, g.recoverUnary),
+		grpc.ChainStreamInterceptor(checkedStreams, g.recoverStream),
 	}
 	g.srv = grpc.NewServer(append(opts, o.ServerOptions...)...)
 	eventguardv1.RegisterEventguardServer(g.srv, g)

@@ -1,13 +1,18 @@
 package proxy_test
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -148,5 +153,115 @@ func TestGRPCSubscribeNameBounded(t *testing.T) {
 	_, err = s.Recv()
 	if st := status.Convert(err); st.Code() != codes.NotFound || len(st.Message()) > 300 {
 		t.Errorf("unknown long name: %v, %d bytes of message; want NOT_FOUND with the name cut", st.Code(), len(st.Message()))
+	}
+}
+
+// rawCodec sends and receives messages as the bytes given: a client that
+// can send what no generated client would.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(*v.(*[]byte))}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*v.(*[]byte) = data.Materialize()
+	return nil
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+// mangle marshals m and replaces the placeholder "MANGLE" (which m holds
+// once) with bytes of the same length that are not UTF-8.
+func mangle(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(b, []byte("MANGLE")) != 1 {
+		t.Fatalf("placeholder not found once in %q", b)
+	}
+	return bytes.Replace(b, []byte("MANGLE"), []byte("\xffANGLE"), 1)
+}
+
+// TestGRPCInvalidMessage: over a real connection, a message that is not
+// protobuf, or whose string field is not UTF-8, is INVALID_ARGUMENT
+// malformed_request naming the field, on unary calls (Produce, the health
+// Check) and streams (ProduceStream after a good request, Subscribe) alike,
+// never INTERNAL (issue 10, item 7).
+func TestGRPCInvalidMessage(t *testing.T) {
+	e := newGRPCEnv(t, envOpts{tcp: true})
+	conn, err := grpc.NewClient(e.conn.Target(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	badHeader := petsRequest(2)
+	badHeader.Records[1].Headers = []*eventguardv1.Header{{Key: "ok", Value: []byte("x")}, {Key: "MANGLE"}}
+	badTopic := petsRequest(1)
+	badTopic.Topic = "MANGLE"
+	good, _ := proto.Marshal(petsRequest(1))
+
+	wantInvalid := func(t *testing.T, err error, field, msg string) {
+		t.Helper()
+		st, d := statusDetails(t, err)
+		if st.Code() != codes.InvalidArgument || d.info.GetMetadata()["code"] != produce.CodeMalformedRequest || !slices.Equal(fields(d.bad), []string{field}) || !strings.Contains(st.Message(), msg) {
+			t.Errorf("status %v %q, fields %v, code %q; want INVALID_ARGUMENT malformed_request on %s, saying %q", st.Code(), st.Message(), fields(d.bad), d.info.GetMetadata()["code"], field, msg)
+		}
+	}
+	unary := []struct {
+		name, method string
+		msg          []byte
+		field, says  string
+	}{
+		{"not protobuf", "/eventguard.v1.Eventguard/Produce", []byte{0xff, 0xff, 0xff, 0xff}, "(message)", "not a valid eventguard.v1.ProduceRequest"},
+		{"topic not UTF-8", "/eventguard.v1.Eventguard/Produce", mangle(t, badTopic), "topic", "topic is not valid UTF-8"},
+		{"header name not UTF-8", "/eventguard.v1.Eventguard/Produce", mangle(t, badHeader), "records[1].headers[1].key", "records[1].headers[1].key is not valid UTF-8"},
+		{"health service not UTF-8", "/grpc.health.v1.Health/Check", mangle(t, &healthpb.HealthCheckRequest{Service: "MANGLE"}), "service", "service is not valid UTF-8"},
+	}
+	for _, c := range unary {
+		t.Run(c.name, func(t *testing.T) {
+			var out []byte
+			err := conn.Invoke(ctxTimeout(t, 10*time.Second), c.method, &c.msg, &out)
+			wantInvalid(t, err, c.field, c.says)
+		})
+	}
+
+	t.Run("ProduceStream", func(t *testing.T) {
+		s, err := conn.NewStream(ctxTimeout(t, 10*time.Second), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, "/eventguard.v1.Eventguard/ProduceStream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := mangle(t, badTopic)
+		for _, m := range [][]byte{good, bad} {
+			if err := s.SendMsg(&m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out []byte
+		if err := s.RecvMsg(&out); err != nil {
+			t.Fatalf("the good request before the bad one: %v", err)
+		}
+		var resp eventguardv1.ProduceResponse
+		if err := proto.Unmarshal(out, &resp); err != nil || resp.GetError() != nil || !resp.GetResults()[0].GetProduced() {
+			t.Errorf("the good request: %v %v", &resp, err)
+		}
+		wantInvalid(t, s.RecvMsg(&out), "topic", "topic is not valid UTF-8")
+	})
+	t.Run("Subscribe", func(t *testing.T) {
+		s, err := conn.NewStream(ctxTimeout(t, 10*time.Second), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, "/eventguard.v1.Eventguard/Subscribe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := mangle(t, &eventguardv1.SubscribeRequest{Kind: &eventguardv1.SubscribeRequest_Subscription{Subscription: &eventguardv1.Subscription{Name: "MANGLE"}}})
+		if err := s.SendMsg(&m); err != nil {
+			t.Fatal(err)
+		}
+		var out []byte
+		wantInvalid(t, s.RecvMsg(&out), "subscription.name", "subscription.name is not valid UTF-8")
+	})
+	if n := len(e.st.Records(t, testTopic)); n != 1 {
+		t.Errorf("%d records in the topic, want the one good request's", n)
 	}
 }
