@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,10 @@ import (
 
 // FeatureHeader names the producing feature on an HTTP request.
 const FeatureHeader = "Eventguard-Feature"
+
+// CodeRequestTimeout answers (408) a request whose body did not arrive
+// within the server's read timeout (listen.read_timeout).
+const CodeRequestTimeout = "request_timeout"
 
 // Producer is the pipeline the transports call; *produce.Pipeline implements it.
 type Producer interface {
@@ -136,6 +141,11 @@ func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, http.StatusRequestEntityTooLarge, produce.CodeBodyTooLarge, fmt.Sprintf("request body is over %d bytes (limits.max_body_bytes)", h.maxBody))
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// listen.read_timeout passed before the body was read.
+			writeError(w, http.StatusRequestTimeout, CodeRequestTimeout, "the request body did not arrive within listen.read_timeout")
 			return
 		}
 		writeError(w, http.StatusBadRequest, produce.CodeMalformedRequest, "reading the request body: "+err.Error())
