@@ -8,6 +8,7 @@ import (
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/testutil"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/proxy"
 	"github.com/eventguard/eventguard/validate"
@@ -148,5 +149,19 @@ func TestHTTPEchoesBounded(t *testing.T) {
 		if len(r.Error.Message) > 600 || !strings.Contains(r.Error.Message, "bytes)") {
 			t.Errorf("%s: message of %d bytes: %.200q", c.name, len(r.Error.Message), r.Error.Message)
 		}
+	}
+}
+
+// TestHTTPReferenceCycleUnusable: a record whose schema is {"$ref":"#"} is
+// unusable_schema (the schema's fault), not the value's schema_violation
+// (issue 10, item 12).
+func TestHTTPReferenceCycleUnusable(t *testing.T) {
+	t.Parallel()
+	st := testutil.Start(t)
+	st.Register(t, "loop-value", `{"$ref":"#"}`)
+	e := newHTTPEnv(t, st, func(c *config.Config) { c.Topics = append(c.Topics, config.Topic{Name: "loop"}) }, produce.Options{})
+	r := hWantError(t, e.post(t, "loop", hRec(`{"a":1}`)), http.StatusUnprocessableEntity, produce.CodeInvalidRecords)
+	if res := r.Results[0]; res.Error == nil || res.Error.Code != produce.CodeUnusableSchema || !strings.Contains(res.Error.Message, "reference cycle") {
+		t.Errorf("record 0: %+v, want unusable_schema naming the reference cycle", res.Error)
 	}
 }

@@ -478,6 +478,9 @@ func (r *Resolver) compile(ctx context.Context, id int, sch sr.Schema) (*jsonsch
 	if err != nil {
 		return nil, fmt.Errorf("%w: schema id %d does not compile: %v", ErrBadSchema, id, err)
 	}
+	if loop := refCycle(compiled); loop != "" {
+		return nil, fmt.Errorf("%w: schema id %d has a reference cycle that applies to the same value and never ends: %s", ErrBadSchema, id, loop)
+	}
 	return compiled, nil
 }
 
