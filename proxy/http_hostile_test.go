@@ -165,3 +165,31 @@ func TestHTTPReferenceCycleUnusable(t *testing.T) {
 		t.Errorf("record 0: %+v, want unusable_schema naming the reference cycle", res.Error)
 	}
 }
+
+// TestHTTPNumberBeyondFloat64: a number that consumers parsing doubles
+// would read as Infinity or 0 is the record's malformed_json number_range;
+// the largest double passes (issue 10, item 12; decision 0010).
+func TestHTTPNumberBeyondFloat64(t *testing.T) {
+	t.Parallel()
+	e := newHTTPEnv(t, nil, nil, produce.Options{})
+	with := func(n string) string {
+		return strings.Replace(hPetV2, `"net_weight_grams":4210`, `"net_weight_grams":`+n, 1)
+	}
+	w := e.do(t, hReq{path: "/v1/topics/pets/records", body: `{"partial":true,"records":[` + hRec(with("1e400")) + "," + hRec(with("-1e-400")) + "," + hRec(with("1e308")) + `]}`})
+	if w.Code != http.StatusMultiStatus {
+		t.Fatalf("status %d, want 207\n%s", w.Code, w.Body)
+	}
+	r := hDecode(t, w)
+	for i, want := range []string{jsonvalue.CodeNumberRange, jsonvalue.CodeNumberRange, ""} {
+		res := r.Results[i]
+		if want == "" {
+			if res.Error != nil {
+				t.Errorf("record %d: %+v, want produced", i, res.Error)
+			}
+			continue
+		}
+		if res.Error == nil || res.Error.Code != validate.CodeMalformedJSON || len(res.Error.Violations) != 1 || res.Error.Violations[0].Keyword != want || res.Error.Violations[0].Path != "/net_weight_grams" {
+			t.Errorf("record %d: %+v, want malformed_json %s at /net_weight_grams", i, res.Error, want)
+		}
+	}
+}
