@@ -39,6 +39,7 @@ const usage = `eventguard: event contracts, executable, next to every service.
 Usage:
   eventguard run [--config FILE] [--config-test]
   eventguard dev [--brokers HOST:PORT,...] [--registry URL] [--config FILE] [--contracts DIR]
+                 [--http ADDR] [--grpc ADDR] [--admin ADDR] [--kafka-port N] [--registry-addr ADDR]
   eventguard contracts check [--registry URL] [DIR]
   eventguard contracts register --registry URL [DIR]
   eventguard catalog graph --from URL [--from URL ...] [--format mermaid|dot]
@@ -66,6 +67,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	return mainContext(ctx, args, stdout, stderr)
+}
+
+// mainContext runs the command line until ctx is done (a signal).
+func mainContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
 	var err error
 	switch args[0] {
 	case "run":

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,15 @@ type sidecar struct {
 	// addrs are the bound listener addresses, by name, once serving.
 	mu    sync.Mutex
 	addrs map[string]string
+	// listenSetting names how a listener's address is set, for the error
+	// when it cannot listen: by listener name, the flag or config key.
+	// Default: listenKey.
+	listenSetting func(name string) string
+}
+
+// listenKey names a listener's config key and environment variable.
+func listenKey(name string) string {
+	return fmt.Sprintf("listen.%s (%sLISTEN_%s)", name, config.EnvPrefix, strings.ToUpper(name))
 }
 
 // sidecarHooks replace parts of the sidecar in tests.
@@ -131,7 +141,11 @@ func (s *sidecar) listen() (map[string]net.Listener, error) {
 			for _, l := range lns {
 				l.Close()
 			}
-			return nil, fmt.Errorf("listen.%s: %w", name, err)
+			setting := listenKey
+			if s.listenSetting != nil {
+				setting = s.listenSetting
+			}
+			return nil, fmt.Errorf("%s listener on %s: %w; set another address with %s", name, addr, err, setting(name))
 		}
 		lns[name] = netutil.LimitListener(ln, s.cfg.Listen.MaxConnections)
 		s.mu.Lock()
