@@ -12,7 +12,7 @@
 //	eventguard contracts register DIR register a contracts folder
 //	eventguard catalog graph --from URL  merge sidecars' usage catalogs into a graph
 //	eventguard dlq replay --from T --to T  re-validate dead-lettered records, replay what passes
-//	eventguard healthcheck            exit 0 when the local sidecar is ready
+//	eventguard healthcheck            exit 0 when the local sidecar is ready (its listen.admin)
 //	eventguard version                version, commit, Go version
 package main
 
@@ -44,7 +44,7 @@ Usage:
   eventguard contracts register --registry URL [DIR]
   eventguard catalog graph --from URL [--from URL ...] [--format mermaid|dot]
   eventguard dlq replay --from DLQ_TOPIC --to TOPIC [--reason REASON] [--dry-run] [--config FILE | --brokers ... --registry URL]
-  eventguard healthcheck [--url http://127.0.0.1:9464/readyz]
+  eventguard healthcheck [--config FILE] [--url URL]
   eventguard version
 
 Run 'eventguard COMMAND -h' for a command's flags.
