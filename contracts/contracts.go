@@ -12,6 +12,7 @@
 package contracts
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -133,7 +134,7 @@ func loadVersion(fsys fs.FS, subject string, n int) (*Version, error) {
 	}
 	v := &Version{Subject: subject, Version: n, Schema: string(b), Valid: map[string][]byte{}, Invalid: map[string][]byte{}}
 	if rb, err := fs.ReadFile(fsys, path.Join(dir, "references.json")); err == nil {
-		if err := json.Unmarshal(rb, &v.References); err != nil {
+		if v.References, err = parseReferences(rb); err != nil {
 			return nil, fmt.Errorf("%s/references.json: %w", dir, err)
 		}
 	}
@@ -155,6 +156,35 @@ func loadVersion(fsys fs.FS, subject string, n int) (*Version, error) {
 		}
 	}
 	return v, nil
+}
+
+// parseReferences reads references.json: a JSON array of {"name",
+// "subject", "version"}, each field required, no other field (a typo
+// would otherwise leave a reference without its subject or version).
+func parseReferences(b []byte) ([]sr.SchemaReference, error) {
+	var refs []struct {
+		Name    string `json:"name"`
+		Subject string `json:"subject"`
+		Version int    `json:"version"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&refs); err != nil {
+		return nil, fmt.Errorf(`want a JSON array of {"name", "subject", "version"}: %w`, err)
+	}
+	out := make([]sr.SchemaReference, len(refs))
+	for i, r := range refs {
+		switch {
+		case r.Name == "":
+			return nil, fmt.Errorf(`[%d] has no "name" (what the schema's $ref says)`, i)
+		case r.Subject == "":
+			return nil, fmt.Errorf(`[%d] (%s) has no "subject"`, i, r.Name)
+		case r.Version < 1:
+			return nil, fmt.Errorf(`[%d] (%s) has no "version" (1 or more)`, i, r.Name)
+		}
+		out[i] = sr.SchemaReference{Name: r.Name, Subject: r.Subject, Version: r.Version}
+	}
+	return out, nil
 }
 
 // Ordered returns every version, referenced subjects' versions before the

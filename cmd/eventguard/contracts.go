@@ -16,9 +16,26 @@ func cmdContracts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "usage: eventguard contracts check|register [--registry URL] [DIR]")
 		return exitCode(2)
 	}
+	var synopsis, about, registryUsage string
+	switch args[0] {
+	case "check":
+		synopsis = "eventguard contracts check [--registry URL] [DIR]"
+		about = "Check every golden payload of a contracts folder (default: the example contracts): valid/ must pass, invalid/ must fail, each must be JSON."
+		registryUsage = "schema registry URL: check the golden payloads against the schemas registered there (by subject and folder version) instead of the folder's own schemas"
+	case "register":
+		synopsis = "eventguard contracts register --registry URL [DIR]"
+		about = "Register a contracts folder with a schema registry: every subject's versions in order, referenced subjects first, each subject's compatibility (subject.yaml) set first."
+		registryUsage = "schema registry URL to register the folder with (required)"
+	default:
+		return fmt.Errorf("unknown contracts command %q (want check or register)", args[0])
+	}
 	fs := flag.NewFlagSet("contracts "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	registry := fs.String("registry", "", "schema registry URL (check: validate against what is registered there instead of the folder's own schemas)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s\n\n%s\n\n", synopsis, about)
+		fs.PrintDefaults()
+	}
+	registry := fs.String("registry", "", registryUsage)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -61,6 +78,10 @@ func cmdContracts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				detail = o.Err.Error()
 			case o.Failure != nil:
 				detail = o.Failure.Message
+			}
+			if o.Schema {
+				fmt.Fprintf(stdout, "%s %s %s\n", status, o.File, detail)
+				continue
 			}
 			fmt.Fprintf(stdout, "%s %s (want %s) %s\n", status, o.File, want, detail)
 		}
