@@ -125,3 +125,18 @@ func TestReferencesJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestSubjectYAMLUnknownKey: a misspelt key of subject.yaml is refused,
+// not ignored (the subject would keep the registry's compatibility).
+func TestSubjectYAMLUnknownKey(t *testing.T) {
+	_, err := contracts.Load(fstest.MapFS{
+		"x/subject.yaml":  {Data: []byte("owner: team\ncompatibilty: FULL\n")},
+		"x/1/schema.json": {Data: []byte(`{}`)},
+	})
+	if err == nil || !strings.Contains(err.Error(), "x/subject.yaml") || !strings.Contains(err.Error(), "compatibilty") {
+		t.Errorf("err = %v, want x/subject.yaml naming the unknown key", err)
+	}
+	if _, err := contracts.Load(fstest.MapFS{"x/subject.yaml": {Data: []byte("# nothing yet\n")}, "x/1/schema.json": {Data: []byte(`{}`)}}); err != nil {
+		t.Errorf("an empty subject.yaml: %v", err)
+	}
+}

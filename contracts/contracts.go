@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -39,11 +40,11 @@ type Version struct {
 
 // Subject is one registry subject.
 type Subject struct {
-	Name          string
-	Description   string `yaml:"description"`
-	Owner         string `yaml:"owner"`
-	Compatibility string `yaml:"compatibility"`
-	Versions      []*Version
+	Name          string     `yaml:"-"`
+	Description   string     `yaml:"description"`
+	Owner         string     `yaml:"owner"`
+	Compatibility string     `yaml:"compatibility"`
+	Versions      []*Version `yaml:"-"`
 }
 
 // Set is a loaded contracts folder.
@@ -82,7 +83,11 @@ func Load(fsys fs.FS) (*Set, error) {
 func loadSubject(fsys fs.FS, name string) (*Subject, error) {
 	s := &Subject{Name: name}
 	if b, err := fs.ReadFile(fsys, path.Join(name, "subject.yaml")); err == nil {
-		if err := yaml.Unmarshal(b, s); err != nil {
+		// Unknown keys are refused: a misspelt compatibility would
+		// otherwise leave the subject at the registry's default.
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(s); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s/subject.yaml: %w", name, err)
 		}
 		s.Name = name
