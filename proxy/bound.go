@@ -6,13 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// Bounds on the strings eventguard's answers echo, so that a hostile or
-// mistaken client cannot make an answer (or a gRPC trailer) as large as
-// its request. docs/grpc.md and the README state them.
+// Bounds on the strings of gRPC statuses, so that a hostile or mistaken
+// client cannot make a status (a trailer) as large as its request; a
+// client-sent string quoted in a message is cut by internal/quote.
+// docs/grpc.md states them.
 const (
-	// maxQuoted bounds a client-sent string (a header value, a path, a
-	// subscription name) quoted in an error message.
-	maxQuoted = 128
 	// maxStatusMessageBytes bounds a gRPC status message (the
 	// grpc-message trailer) and a ProduceStream response's error message.
 	maxStatusMessageBytes = 1024
@@ -23,18 +21,9 @@ const (
 	maxViolationDescBytes  = 512
 )
 
-// quoted renders a client-sent string for an error message: Go-quoted, at
-// most maxQuoted bytes of it, with its length when cut.
-func quoted(s string) string {
-	if len(s) <= maxQuoted {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(s[:runeCut(s, maxQuoted)]) + "… (" + strconv.Itoa(len(s)) + " bytes)"
-}
-
 // bounded returns s as valid UTF-8 (invalid bytes replaced) of at most
 // max bytes: a longer s is cut at a character boundary and ends with
-// "… (N bytes)", N its original length (the suffix alone when max is
+// "…(N bytes)" (as internal/quote does), N its original length (the suffix alone when max is
 // shorter than it). Strings in protobuf messages must
 // be valid UTF-8, or the status cannot be encoded at all.
 func bounded(s string, max int) string {
@@ -46,7 +35,7 @@ func bounded(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	suffix := "… (" + strconv.Itoa(n) + " bytes)"
+	suffix := "…(" + strconv.Itoa(n) + " bytes)"
 	keep := max - len(suffix)
 	if keep < 0 {
 		keep = 0

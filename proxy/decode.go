@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/quote"
 	"github.com/eventguard/eventguard/produce"
 )
 
@@ -140,7 +141,7 @@ func (d *reqDecoder) request() (*produce.Request, error) {
 			req.Partial = b
 			return err
 		default:
-			return d.fail(root, "has an unknown field %s (known: records, partial)", quoted(string(key)))
+			return d.fail(root, "has an unknown field %s (known: records, partial)", quote.String(string(key)))
 		}
 	})
 	if err != nil {
@@ -272,7 +273,7 @@ func (d *reqDecoder) record(rec *produce.Record, idx int) error {
 			}
 		}
 		if f < 0 {
-			return d.fail(at, "has an unknown field %s (known: key, value, headers, id, type, schema_id, schema_version)", quoted(string(k)))
+			return d.fail(at, "has an unknown field %s (known: key, value, headers, id, type, schema_id, schema_version)", quote.String(string(k)))
 		}
 		if seen&(1<<f) != 0 {
 			return d.fail(at, "has %q twice", recordFields[f])
@@ -347,7 +348,7 @@ func (d *reqDecoder) headers(rec *produce.Record, at where) error {
 		}
 		for _, h := range rec.Headers {
 			if h.Key == key {
-				return d.fail(at, "has header %s twice", quoted(key))
+				return d.fail(at, "has header %s twice", quote.String(key))
 			}
 		}
 		hat := at
@@ -414,7 +415,7 @@ func (d *reqDecoder) count(at where) (int, error) {
 		if lit == "" {
 			return 0, d.fail(at, "must be a number")
 		}
-		return 0, d.fail(at, "must be a whole number up to 2147483647, got %s", bounded(lit, maxQuoted))
+		return 0, d.fail(at, "must be a whole number up to 2147483647, got %s", quote.Cut(lit, quote.MaxBytes))
 	}
 	if n < 0 {
 		d.i = start

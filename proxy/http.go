@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/eventguard/eventguard/check"
+	"github.com/eventguard/eventguard/internal/quote"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
@@ -60,10 +61,10 @@ func (h *HTTP) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/topics/{topic}/records", h.produce)
 	mux.HandleFunc("/v1/topics/{topic}/records", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", bounded(r.Method, maxQuoted)))
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", quote.Cut(r.Method, quote.MaxBytes)))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no_route", fmt.Sprintf("no route for %s %s; produce with POST /v1/topics/{topic}/records", bounded(r.Method, maxQuoted), bounded(r.URL.Path, maxQuoted)))
+		writeError(w, http.StatusNotFound, "no_route", fmt.Sprintf("no route for %s %s; produce with POST /v1/topics/{topic}/records", quote.Cut(r.Method, quote.MaxBytes), quote.Cut(r.URL.Path, quote.MaxBytes)))
 	})
 	return h.recoverer(mux)
 }
@@ -122,7 +123,7 @@ type wireResponse struct {
 
 func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
 	if cts := r.Header.Values("Content-Type"); len(cts) > 1 || !isJSON(r.Header.Get("Content-Type")) {
-		msg := fmt.Sprintf("Content-Type is %s; send application/json", quoted(r.Header.Get("Content-Type")))
+		msg := fmt.Sprintf("Content-Type is %s; send application/json", quote.String(r.Header.Get("Content-Type")))
 		if len(cts) > 1 {
 			msg = fmt.Sprintf("Content-Type is sent %d times; send it once, as application/json", len(cts))
 		}

@@ -168,7 +168,7 @@ func TestHTTPReferenceCycleUnusable(t *testing.T) {
 
 // TestHTTPNumberBeyondFloat64: a number that consumers parsing doubles
 // would read as Infinity or 0 is the record's malformed_json number_range;
-// the largest double passes (issue 10, item 12; decision 0010).
+// the largest double passes (issue 10, item 12; decision 0014).
 func TestHTTPNumberBeyondFloat64(t *testing.T) {
 	t.Parallel()
 	e := newHTTPEnv(t, nil, nil, produce.Options{})

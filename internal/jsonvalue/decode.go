@@ -661,7 +661,7 @@ func (d *decoder) number() *Error {
 	}
 	// A nonzero number that a 64-bit float turns into ±Infinity or 0 is
 	// refused: a consumer parsing doubles would read another value than
-	// the one validated (docs/decisions/0010-float64-range.md). Only
+	// the one validated (docs/decisions/0014-float64-range.md). Only
 	// literals whose first significant digit is at 10^308 or beyond, or at
 	// 10^-324 or below, need the exact check.
 	if !zero && (eff >= 308 || eff <= -324) && !d.lim.BeyondFloat64 {

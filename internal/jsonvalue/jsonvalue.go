@@ -27,7 +27,7 @@
 //   - A nonzero number that a 64-bit float cannot hold (1e400 would be
 //     Infinity, 1e-400 would be 0) is rejected with [CodeNumberRange]: a
 //     validator checks the exact value, most consumers read a double
-//     (docs/decisions/0010-float64-range.md).
+//     (docs/decisions/0014-float64-range.md).
 //   - Nesting is bounded ([Limits.MaxDepth]).
 //
 // Numbers keep the literal text exactly as written (json.Number). Strings are
