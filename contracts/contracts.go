@@ -280,7 +280,7 @@ func (s *Set) Register(ctx context.Context, cl SchemaClient) ([]Registered, erro
 	for _, v := range ordered {
 		ss, err := cl.CreateSchema(ctx, v.Subject, sr.Schema{Schema: v.Schema, Type: sr.TypeJSON, References: v.References})
 		if err != nil {
-			return out, fmt.Errorf("register subject %q version %d: %w", v.Subject, v.Version, err)
+			return out, registerError(v, err)
 		}
 		out = append(out, Registered{Subject: v.Subject, Version: ss.Version, ID: ss.ID, Local: v.Version})
 	}
