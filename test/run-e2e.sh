@@ -44,6 +44,7 @@ wait_registry() {
 	wait "$reg_pid" || rc=$?
 	reg_pid=""
 	if ((rc == 0)); then
+		grep -E 'fetch|ready' "$reg_out.err" >&2 || true
 		eval "$(grep -E '^APICURIO_[A-Z]+=' "$reg_out")"
 		export APICURIO_URL APICURIO_LOG APICURIO_DIR APICURIO_VERSION
 		return 0
