@@ -111,6 +111,10 @@ if ((skipped > 0)); then
 	awk '/^=== (RUN|CONT) /{t=$3} / SKIPPED: /{sub(/^.* SKIPPED: /, ""); print "  " t ": " $0}' "$log"
 fi
 rm -f "$log"
-echo "e2e ($((SECONDS - t0))s, broker $KAFKA_BROKERS, registry ${APICURIO_URL:-none}):"
+reg_rss=""
+if [[ -n ${APICURIO_DIR:-} && -r $APICURIO_DIR/registry.pid ]]; then
+	reg_rss="$(awk '/^VmHWM:/ { printf ", peak RSS %d MiB", $2 / 1024 }' "/proc/$(cat "$APICURIO_DIR/registry.pid")/status" 2>/dev/null || true)"
+fi
+echo "e2e ($((SECONDS - t0))s, broker $KAFKA_BROKERS, registry ${APICURIO_URL:-none}$reg_rss):"
 echo "e2e: $passed passed, $failed failed, $skipped skipped"
 exit "$rc"

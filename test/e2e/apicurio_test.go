@@ -48,9 +48,11 @@ func apicurioURL(t *testing.T) string {
 
 // registryOverride returns the registry every sidecar of t must use
 // instead of its embedded one: Apicurio for the suite's tests that
-// TestApicurio runs again, "" otherwise.
+// TestApicurio runs again, and for every test when
+// EVENTGUARD_E2E_REGISTRY=apicurio (the whole suite on the real registry,
+// `make test-e2e EVENTGUARD_E2E_REGISTRY=apicurio`); "" otherwise.
 func registryOverride(t *testing.T) string {
-	if strings.HasPrefix(t.Name(), "TestApicurio/") {
+	if strings.HasPrefix(t.Name(), "TestApicurio/") || os.Getenv("EVENTGUARD_E2E_REGISTRY") == "apicurio" {
 		return strings.TrimRight(os.Getenv("APICURIO_URL"), "/")
 	}
 	return ""
