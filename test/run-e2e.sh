@@ -92,9 +92,13 @@ if [[ $KAFKA_BROKERS == "127.0.0.1:${KAFKA_PORT:-19092}" ]]; then
 else
 	unset EVENTGUARD_KAFKA_SCRIPT
 fi
-# The registry outage test runs an Apicurio of its own with apicurio.sh
-# (other ports, its own dir), killing and restarting it.
-export EVENTGUARD_APICURIO_SCRIPT="$PWD/test/registry/apicurio.sh"
+# The registry outage test kills and restarts the registry with apicurio.sh:
+# only offer it when the registry is the one apicurio.sh runs here.
+if [[ -n ${APICURIO_URL:-} && $APICURIO_URL == "$(test/registry/apicurio.sh env | sed -n 's/^APICURIO_URL=//p')" ]]; then
+	export EVENTGUARD_APICURIO_SCRIPT="$PWD/test/registry/apicurio.sh"
+else
+	unset EVENTGUARD_APICURIO_SCRIPT
+fi
 if [[ -z ${EVENTGUARD_PYTHON:-} && -x .venv/bin/python ]]; then
 	export EVENTGUARD_PYTHON="$PWD/.venv/bin/python"
 fi

@@ -21,71 +21,33 @@ import (
 	"github.com/eventguard/eventguard/test/e2e/harness"
 )
 
-// ownApicurio is an Apicurio Registry of one test's own, run by
-// test/registry/apicurio.sh on free ports in the test's temporary folder,
-// so that the test may kill and restart it without touching the registry
-// the other tests share. Its data (an H2 database file) survives a kill.
-type ownApicurio struct {
-	t      *testing.T
+// scriptedApicurio is the suite's Apicurio Registry as
+// test/registry/apicurio.sh runs it, for a test that kills and restarts it
+// (its data, an H2 database file, survives a kill). Only a test that runs
+// alone may use it: no t.Parallel.
+type scriptedApicurio struct {
 	script string
-	env    []string
 	URL    string
 }
 
-// startOwnApicurio starts one for t and takes it down when t ends. It needs
-// EVENTGUARD_APICURIO_SCRIPT (test/run-e2e.sh sets it) and Java 21+.
-func startOwnApicurio(t *testing.T) *ownApicurio {
+// theScriptedApicurio returns the suite's registry when it is apicurio.sh's
+// (EVENTGUARD_APICURIO_SCRIPT, which test/run-e2e.sh sets only then), or
+// skips the test (fails it in CI).
+func theScriptedApicurio(t *testing.T) *scriptedApicurio {
 	t.Helper()
+	url := apicurioURL(t)
 	script := os.Getenv("EVENTGUARD_APICURIO_SCRIPT")
 	if script == "" {
-		unavailable(t, "EVENTGUARD_APICURIO_SCRIPT is not set: this test kills and restarts a registry of its own with test/registry/apicurio.sh; run it through make test-e2e")
+		unavailable(t, "EVENTGUARD_APICURIO_SCRIPT is not set: this test kills and restarts the registry with test/registry/apicurio.sh; run it through make test-e2e")
 	}
-	ports, err := harness.FreePorts(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &ownApicurio{t: t, script: script}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "APICURIO_") {
-			a.env = append(a.env, kv)
-		}
-	}
-	a.env = append(a.env,
-		"APICURIO_PORT="+strconv.Itoa(ports[0]),
-		"APICURIO_MGMT_PORT="+strconv.Itoa(ports[1]),
-		"APICURIO_DIR="+t.TempDir()+"/apicurio",
-	)
-	if _, err := a.run("java"); err != nil {
-		unavailable(t, "no Java 21+ for Apicurio Registry: %v", err)
-	}
-	t0 := time.Now()
-	out, err := a.run("up")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if u, ok := strings.CutPrefix(line, "APICURIO_URL="); ok {
-			a.URL = u
-		}
-	}
-	if a.URL == "" {
-		t.Fatalf("apicurio.sh up printed no APICURIO_URL:\n%s", out)
-	}
-	t.Logf("own Apicurio Registry at %s, up in %s", a.URL, time.Since(t0).Round(time.Millisecond))
-	t.Cleanup(func() {
-		if _, err := a.run("down"); err != nil {
-			t.Errorf("take the test's registry down: %v", err)
-		}
-	})
-	return a
+	return &scriptedApicurio{script: script, URL: url}
 }
 
 // run runs `apicurio.sh cmd` and returns its stdout.
-func (a *ownApicurio) run(cmd string) (string, error) {
+func (a *scriptedApicurio) run(cmd string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c := exec.CommandContext(ctx, a.script, cmd)
-	c.Env = a.env
 	var stderr strings.Builder
 	c.Stderr = &stderr
 	out, err := c.Output()
@@ -109,9 +71,10 @@ func (p outagePhase) String() string {
 	return [...]string{"before the kill", "while the registry was down", "after the restart"}[p]
 }
 
-// TestApicurioKilledUnderLoad kills the registry (SIGKILL) while
-// eventguard serves produce traffic and a subscription, and starts it again
-// later, on the same data, without touching eventguard:
+// TestApicurioKilledUnderLoad kills the suite's registry (apicurio.sh kill:
+// SIGKILL) while eventguard serves produce traffic and a subscription, and
+// starts it again on the same data, without touching eventguard. It runs
+// alone, as TestBrokerRestartUnderLoad does with the broker:
 //
 //   - warm traffic (a subject already resolved) keeps being answered 200
 //     throughout, with registry.latest_ttl at 1s, so its "latest version"
@@ -127,15 +90,14 @@ func (p outagePhase) String() string {
 //   - the sidecar is the same process throughout and exits 0 on SIGTERM.
 func TestApicurioKilledUnderLoad(t *testing.T) {
 	brokers := kafkaBrokers(t)
-	reg := startOwnApicurio(t)
+	reg := theScriptedApicurio(t)
 	warmTopic := harness.UniqueName("e2e-regkill-warm")
 	coldTopic := harness.UniqueName("e2e-regkill-cold")
 	subTopic := harness.UniqueName("e2e-regkill-sub")
 	createTopic(t, brokers, subTopic, 1)
 	app := newSink(t, always200)
 	sub := newSubscription("regkill", subTopic, app.url("/events"))
-	// The dev sidecar registers the example contracts into the test's
-	// registry, then the test adds its subjects.
+	// Subjects of the test's own beside what the other tests registered.
 	e := startWith(t, sub.yaml()+`registry:
   latest_ttl: 1s
   timeout: 2s
@@ -221,7 +183,15 @@ func TestApicurioKilledUnderLoad(t *testing.T) {
 	}()
 	time.Sleep(time.Second)
 
-	// The registry dies.
+	// The registry dies. Whatever happens next, the tests after this one
+	// get it back.
+	t.Cleanup(func() {
+		if _, err := reg.run("status"); err != nil {
+			if _, err := reg.run("start"); err != nil {
+				t.Errorf("restart the registry for the tests after this one: %v", err)
+			}
+		}
+	})
 	if _, err := reg.run("kill"); err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@
 # APICURIO_HEAP_OPTS (-Xms64m -Xmx512m), APICURIO_JAVA_OPTS (more JVM options
 # and -D properties, after ours, so they win), APICURIO_CDS (true: keep a class
 # data sharing archive per Java in the cache, made at the first clean stop,
-# which starts it about twice as fast), APICURIO_VERSION (the pinned version
+# which starts it a third to twice as fast), APICURIO_VERSION (the pinned version
 # below), XDG_CACHE_HOME (cache root).
 set -euo pipefail
 
@@ -311,7 +311,7 @@ launch() {
 	else
 		db="jdbc:h2:mem:registry"
 	fi
-	# The JVM: a small heap (RSS about 260-300 MB in tests, at most about
+	# The JVM: a small heap (RSS about 200-220 MB in tests, at most about
 	# 0.7 GB), the serial collector and the C1 compiler only: a test registry
 	# needs a quick start and little CPU on a 2-core machine, not peak
 	# throughput.
