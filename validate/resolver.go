@@ -110,9 +110,12 @@ type Resolver struct {
 	bySubjectID map[subjectID]*Schema
 	// usages are the registrations of an id, as the registry listed them
 	// when ByID loaded it.
-	usages   map[int][]SubjectVersion
-	latest   map[string]*latestEntry
-	notFound map[string]time.Time
+	usages map[int][]SubjectVersion
+	// regsAsked is when each id's registrations were last listed
+	// (RefreshRegistrations), at most maxRegistrationStamps.
+	regsAsked map[int]time.Time
+	latest    map[string]*latestEntry
+	notFound  map[string]time.Time
 
 	flight singleflight.Group
 	// compileMu guards compiles: a jsonschema Compiler is not safe for
@@ -155,7 +158,10 @@ func (r *Resolver) observe(kind, outcome string) {
 
 // ByID returns the schema with the given global id, labelled with the subject
 // and version of its first registration, or of its registration under
-// preferSubject when there is one (pass "" for no preference).
+// preferSubject when there is one (pass "" for no preference). When
+// preferSubject is not among the id's cached registrations, the registry is
+// asked again (RefreshRegistrations), since an identical schema registered
+// under another subject later gets the same id.
 func (r *Resolver) ByID(ctx context.Context, id int, preferSubject string) (*Schema, error) {
 	r.mu.RLock()
 	s, ok := r.byID[id]
@@ -172,16 +178,26 @@ func (r *Resolver) ByID(ctx context.Context, id int, preferSubject string) (*Sch
 	}
 	if preferSubject != "" && s.Subject != preferSubject {
 		r.mu.RLock()
-		if l, ok := r.bySubjectID[subjectID{preferSubject, id}]; ok {
+		l, ok := r.bySubjectID[subjectID{preferSubject, id}]
+		r.mu.RUnlock()
+		if !ok {
+			// Registered under preferSubject after the id was cached?
+			var err error
+			if l, err = r.preferredRegistration(ctx, id, preferSubject); err != nil {
+				r.observe("id", "error")
+				return nil, fmt.Errorf("resolve schema id %d under subject %q: %w", id, preferSubject, err)
+			}
+		}
+		if l != nil {
 			s = l
 		}
-		r.mu.RUnlock()
 	}
 	return s, nil
 }
 
 // Registrations returns the subject versions schema id is registered
-// under, as the registry listed them when ByID loaded the id; nil when
+// under, as the registry listed them when ByID loaded the id (or when
+// RefreshRegistrations last asked); nil when
 // ByID has not (or loaded it from a subject version while the registry was
 // down). The slice must not be changed.
 func (r *Resolver) Registrations(id int) []SubjectVersion {
@@ -368,6 +384,7 @@ func (r *Resolver) loadID(ctx context.Context, id int) (*Schema, error) {
 		}
 		r.byID[id] = labelled
 		r.usages[id] = regs
+		r.stampRegistrations(id, r.opts.Now())
 		return labelled, nil
 	})
 	if err != nil {
