@@ -30,10 +30,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eventguard/eventguard/examples"
 	"github.com/eventguard/eventguard/test/e2e/harness"
+	"github.com/eventguard/eventguard/validate"
 )
 
 // apicurioURL returns APICURIO_URL, or skips the test (fails it in CI).
@@ -90,6 +92,7 @@ func TestApicurio(t *testing.T) {
 	t.Run("ContractsRegisterAndCheck", func(t *testing.T) { testApicurioContracts(t, url) })
 	t.Run("Refusals", func(t *testing.T) { testApicurioRefusals(t, url) })
 	t.Run("Deprecations", func(t *testing.T) { testApicurioDeprecations(t, url) })
+	t.Run("SameSchemaLaterUnderAnotherSubject", func(t *testing.T) { testApicurioSameSchemaLater(t, url) })
 	// `eventguard contracts compat --registry` (issue 12) belongs here once
 	// it exists: the folder of ContractsRegisterAndCheck is compatible with
 	// what Apicurio holds, the breaking version of Refusals is not.
@@ -405,5 +408,47 @@ func testApicurioDeprecations(t *testing.T, url string) {
 		if has := a.Header.Get("Deprecation") != "" && a.Header.Get("Eventguard-Deprecated") != ""; has != deprecated {
 			t.Errorf("produce to %s: deprecation headers %v (Deprecation %q, Eventguard-Deprecated %q), want %v", topic, has, a.Header.Get("Deprecation"), a.Header.Get("Eventguard-Deprecated"), deprecated)
 		}
+	}
+}
+
+// testApicurioSameSchemaLater: a registry gives an identical schema
+// registered under a new subject the id it already has. A subscription on
+// the new subject's topic delivers records framed with that id even though
+// the sidecar cached the id, and where it was registered, before the new
+// registration: it asks the registry again rather than dead-lettering them
+// as framed with another subject's schema (wrong_subject).
+func testApicurioSameSchemaLater(t *testing.T, url string) {
+	brokers := kafkaBrokers(t)
+	topicA := harness.UniqueName("e2e-apicurio-same-a")
+	topicB := harness.UniqueName("e2e-apicurio-same-b")
+	createTopic(t, brokers, topicA, 1)
+	createTopic(t, brokers, topicB, 1)
+	app := newSink(t, always200)
+	subA := newSubscription("same-a", topicA, app.url("/a"))
+	subB := newSubscription("same-b", topicB, app.url("/b"))
+	cfg := subA.yaml() + strings.SplitN(subB.yaml(), "subscriptions:\n", 2)[1]
+	e := start(t, cfg)
+	if e.sc.Registry != url {
+		t.Fatalf("the sidecar uses registry %s, want Apicurio at %s", e.sc.Registry, url)
+	}
+	prod := newProducer(t, brokers)
+	a := e.copySubject(topicA+"-value", "pets-value", 2)
+	produceSync(t, prod, &kgo.Record{Topic: topicA, Key: []byte("a-1"), Value: wire(a.ID, petEvent("a-1", 4000))})
+	app.waitOK(1, 30*time.Second)
+
+	// Past the resolver's refresh interval, the same schema under B.
+	time.Sleep(validate.RegistrationsRefresh + 200*time.Millisecond)
+	b := e.copySubject(topicB+"-value", "pets-value", 2)
+	if b.ID != a.ID {
+		t.Fatalf("Apicurio gave the same schema under %s-value id %d, not %d: the case this test is about is gone", topicB, b.ID, a.ID)
+	}
+	produceSync(t, prod, &kgo.Record{Topic: topicB, Key: []byte("b-1"), Value: wire(b.ID, petEvent("b-1", 4001))})
+	app.waitOK(2, 30*time.Second)
+	got := app.delivered()
+	if len(got) != 2 || got[1].Key != "b-1" || got[1].Header.Get("Eventguard-Subject") != topicB+"-value" {
+		t.Errorf("deliveries %s; want a-1, then b-1 as %s-value", app.summary(), topicB)
+	}
+	if n := mustCount(t, brokers, topicB+".dlq"); n != 0 {
+		t.Errorf("%s.dlq holds %d records: a record of the same schema under a later subject was dead-lettered", topicB, n)
 	}
 }

@@ -104,9 +104,14 @@ func TestApicurioKilledUnderLoad(t *testing.T) {
 `, harness.Options{Registry: reg.URL})
 	warm := e.copySubject(warmTopic+"-value", "pets-value", 2)
 	createTopic(t, brokers, warmTopic, 3)
-	// Schemas with content of their own, so their ids are new to eventguard.
+	// The subscribed topic's subject: the warm schema (the same id) as
+	// version 1, and one of its own as version 2, as is the cold subject's,
+	// so their ids are new to eventguard.
+	if ss := e.copySubject(subTopic+"-value", "pets-value", 2); ss.ID != warm.ID {
+		t.Fatalf("the same schema under %s-value has id %d, not %d", subTopic, ss.ID, warm.ID)
+	}
 	cold := registerVariant(t, reg.URL, coldTopic+"-value", "cold")
-	unseen := registerVariant(t, reg.URL, subTopic+"-unseen", "unseen")
+	unseen := registerVariant(t, reg.URL, subTopic+"-value", "unseen")
 	if cold.ID == warm.ID || unseen.ID == warm.ID || cold.ID == unseen.ID {
 		t.Fatalf("schema ids not distinct: warm %d, cold %d, unseen %d", warm.ID, cold.ID, unseen.ID)
 	}
