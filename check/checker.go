@@ -20,6 +20,10 @@ type Resolver interface {
 	// Registrations returns the subject versions schema id is registered
 	// under, once ByID has loaded it; nil when unknown.
 	Registrations(id int) []validate.SubjectVersion
+	// RefreshRegistrations lists them again from the registry (at most
+	// once a second per id): an identical schema registered under a new
+	// subject gets the id it already had.
+	RefreshRegistrations(ctx context.Context, id int) ([]validate.SubjectVersion, error)
 }
 
 var _ Resolver = (*validate.Resolver)(nil)

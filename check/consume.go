@@ -104,13 +104,23 @@ func (c *Checker) consume(ctx context.Context, t config.Topic, anySubject bool, 
 		// Another registration of the same id may be allowed (one schema
 		// registered under several subjects has one id).
 		found := false
-		for _, sv := range c.r.Registrations(id) {
-			if SubjectAllowed(t, sv.Subject) {
-				if s, err = c.r.ByID(ctx, id, sv.Subject); err != nil {
+		regs := c.r.Registrations(id)
+		for try := 0; try < 2 && !found; try++ {
+			if try == 1 {
+				// Registered under an allowed subject since the id was
+				// cached? Ask again (bounded by the resolver).
+				if regs, err = c.r.RefreshRegistrations(ctx, id); err != nil {
 					return v, err
 				}
-				found = true
-				break
+			}
+			for _, sv := range regs {
+				if SubjectAllowed(t, sv.Subject) {
+					if s, err = c.r.ByID(ctx, id, sv.Subject); err != nil {
+						return v, err
+					}
+					found = true
+					break
+				}
 			}
 		}
 		if !found {
