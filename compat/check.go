@@ -263,7 +263,7 @@ func (c *checker) subDisjunct(x *conj, d disjunct, w walk, depth int) {
 			}
 			p := &pending{approx: true}
 			p.f = Finding{Path: w.path, Code: c.code(CodeBranchesNarrowed, CodeBranchesWidened), Message: msg,
-				Fix: fmt.Sprintf("keep a branch of the %s that accepts what version %d accepted, or publish the change as a new subject", d.kind, c.older().version),
+				Fix:           fmt.Sprintf("keep a branch of the %s that accepts what version %d accepted, or publish the change as a new subject", d.kind, c.older().version),
 				BreaksVersion: c.y.version, Breaks: fmt.Sprintf("consumers of version %d", c.y.version)}
 			c.locate(&p.f, at)
 			for _, cl := range closest {
@@ -527,7 +527,7 @@ func (c *checker) compareFacetsInfinite(x, y *conj, w walk, depth int, only any)
 	}
 	if len(narrowed) > 0 {
 		var at []node
-		for _, n := range y.nodes {
+		for _, n := range append(append([]node(nil), y.nodes...), x.nodes...) {
 			if _, ok := n.obj()["type"]; ok {
 				at = append(at, n)
 			}

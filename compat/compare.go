@@ -91,9 +91,9 @@ func typeOrJSON(t sr.SchemaType) sr.SchemaType { return t }
 
 // Plan returns the version pairs a level asks to compare when version to
 // is added after versions 1..to-1: the one before it, or every earlier one
-// for a transitive level; none for NONE.
+// for a transitive level (NONE: the one before it, always compatible).
 func Plan(level Level, to int) [][2]int {
-	if level == None || to < 2 {
+	if to < 2 {
 		return nil
 	}
 	if !level.Transitive() {

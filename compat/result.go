@@ -45,11 +45,15 @@ func (l Level) Transitive() bool { return strings.HasSuffix(string(l), "_TRANSIT
 
 // Backward reports whether l asks that the new version accept everything
 // the old one accepted.
-func (l Level) Backward() bool { return strings.HasPrefix(string(l), "BACKWARD") || strings.HasPrefix(string(l), "FULL") }
+func (l Level) Backward() bool {
+	return strings.HasPrefix(string(l), "BACKWARD") || strings.HasPrefix(string(l), "FULL")
+}
 
 // Forward reports whether l asks that the old version accept everything
 // the new one accepts.
-func (l Level) Forward() bool { return strings.HasPrefix(string(l), "FORWARD") || strings.HasPrefix(string(l), "FULL") }
+func (l Level) Forward() bool {
+	return strings.HasPrefix(string(l), "FORWARD") || strings.HasPrefix(string(l), "FULL")
+}
 
 // Finding codes. They are stable: scripts and docs rely on them. Each names
 // the change from the older version to the newer one.

@@ -4,7 +4,7 @@
 //
 // Layout, one folder per registry subject:
 //
-//	<subject>/subject.yaml            description, owner, compatibility (optional)
+//	<subject>/subject.yaml            description, owner, compatibility, consumers (optional)
 //	<subject>/<version>/schema.json   the JSON Schema
 //	<subject>/<version>/references.json  [{"name","subject","version"}] (optional)
 //	<subject>/<version>/valid/*.json     payloads that must pass
@@ -40,11 +40,39 @@ type Version struct {
 
 // Subject is one registry subject.
 type Subject struct {
-	Name          string     `yaml:"-"`
-	Description   string     `yaml:"description"`
-	Owner         string     `yaml:"owner"`
-	Compatibility string     `yaml:"compatibility"`
-	Versions      []*Version `yaml:"-"`
+	Name          string `yaml:"-"`
+	Description   string `yaml:"description"`
+	Owner         string `yaml:"owner"`
+	Compatibility string `yaml:"compatibility"`
+	// Consumers are the registered readers of the subject (who breaks
+	// when a version changes, who blocks a version's retirement).
+	Consumers []Consumer `yaml:"consumers"`
+	Versions  []*Version `yaml:"-"`
+}
+
+// Consumer is one registered reader of a subject, as subject.yaml lists it:
+//
+//	consumers:
+//	  - name: billing
+//	    owner: team-billing
+//	    versions: [1, 2]
+type Consumer struct {
+	// Name is the consuming service or consumer group. Required.
+	Name string `yaml:"name"`
+	// Owner is who to ask (a team or a channel).
+	Owner string `yaml:"owner"`
+	// Versions are the subject versions it reads. Required.
+	Versions []int `yaml:"versions"`
+}
+
+// Reads reports whether c reads version v.
+func (c Consumer) Reads(v int) bool {
+	for _, x := range c.Versions {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Set is a loaded contracts folder.
@@ -97,6 +125,14 @@ func loadSubject(fsys fs.FS, name string) (*Subject, error) {
 		s.Compatibility = strings.ToUpper(s.Compatibility)
 	default:
 		return nil, fmt.Errorf("%s/subject.yaml: compatibility %q is not a registry compatibility level", name, s.Compatibility)
+	}
+	for i, c := range s.Consumers {
+		if c.Name == "" {
+			return nil, fmt.Errorf("%s/subject.yaml: consumers[%d].name is required", name, i)
+		}
+		if len(c.Versions) == 0 {
+			return nil, fmt.Errorf("%s/subject.yaml: consumers[%d].versions is required (the versions %s reads)", name, i, c.Name)
+		}
 	}
 	entries, err := fs.ReadDir(fsys, name)
 	if err != nil {
