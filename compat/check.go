@@ -301,7 +301,7 @@ func (c *checker) subDisjunct(x *conj, d disjunct, w walk, depth int) {
 			return
 		}
 		c.report(w, c.code(CodeNotAdded, CodeNotRemoved), fmt.Sprintf("version %d refuses documents matching its not schema; version %d may accept some of them", c.y.version, c.x.version),
-			"remove the not, or publish the change as a new subject", true, at, c.samples(c.x, x, "", 6)...)
+			"remove the not, or publish the change as a new subject", true, at, c.blend(x, z)...)
 	case "if":
 		ycond := c.y.flatten(*d.cond)
 		yThen, yElse := &conj{}, &conj{}
@@ -326,9 +326,36 @@ func (c *checker) subDisjunct(x *conj, d disjunct, w walk, depth int) {
 		default:
 			c.report(w, c.code(CodeConditionAdded, CodeConditionRemoved), fmt.Sprintf("version %d adds a condition (if/then/else) that a document version %d accepts may fail", c.y.version, c.x.version),
 				"make the condition hold for every document the older version accepted, or publish the change as a new subject", true, at,
-				c.samples(c.x, x, "", 6)...)
+				c.blend(x, ycond)...)
 		}
 	}
+}
+
+// blend returns values that x (of side x) may accept and that also match z
+// (of side y): z's samples, and x's sample objects with z's members laid
+// over them.
+func (c *checker) blend(x, z *conj) []any {
+	var out []any
+	zs := c.samples(c.y, z, "", 4)
+	xs := c.samples(c.x, x, "", 3)
+	for _, zv := range zs {
+		zm, zok := zv.(map[string]any)
+		for _, xv := range xs {
+			xm, xok := xv.(map[string]any)
+			if zok && xok {
+				m := map[string]any{}
+				for k, v := range xm {
+					m[k] = v
+				}
+				for k, v := range zm {
+					m[k] = v
+				}
+				out = append(out, m)
+			}
+		}
+		out = append(out, zv)
+	}
+	return append(out, xs...)
 }
 
 // silentAcross proves a ⊆ b where a is of y's side and b of x's (used for
