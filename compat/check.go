@@ -284,8 +284,9 @@ func (c *checker) subDisjunct(x *conj, d disjunct, w walk, depth int) {
 					continue
 				}
 				if !c.disjoint(c.x, x, c.y, c.y.flatten(b), 0) && !c.disjoint(c.y, c.y.flatten(d.branches[match]), c.y, c.y.flatten(b), 0) {
-					c.cannotProve(w, fmt.Sprintf("version %d's oneOf branches %d and %d may both match a document version %d accepts (oneOf then refuses it)", c.y.version, match, k, c.x.version), at,
-						c.samples(c.x, x, "", 4)...)
+					c.report(w, c.code(CodeOneOfOverlap, CodeOneOfOverlap), fmt.Sprintf("version %d's oneOf branches %d and %d may both match a document version %d accepts, and oneOf refuses a document matching two branches", c.y.version, match, k, c.x.version),
+						"make the oneOf branches exclusive (a const discriminator), or use anyOf", true, at, c.samples(c.x, x, "", 6)...)
+					c.found[len(c.found)-1].reason = fmt.Sprintf("version %d's oneOf branches %d and %d are not proven exclusive", c.y.version, match, k)
 					return
 				}
 			}

@@ -113,6 +113,7 @@ const (
 	CodeConditionRemoved            = "condition_removed"
 	CodePropertyNamesRestricted     = "property_names_restricted"
 	CodePropertyNamesRelaxed        = "property_names_relaxed"
+	CodeOneOfOverlap                = "one_of_overlap"
 	CodeCannotProve                 = "cannot_prove"
 )
 
