@@ -84,6 +84,15 @@ func (c *checker) report(w walk, code, msg, fix string, approx bool, at []node, 
 	c.found = append(c.found, p)
 }
 
+// keyword points the last finding's schema path at a keyword of its node,
+// when the node is in the version the path names.
+func (c *checker) keyword(k string) {
+	f := &c.found[len(c.found)-1].f
+	if f.SchemaSubject != "" {
+		f.SchemaPath += "/" + k
+	}
+}
+
 func (c *checker) locate(f *Finding, at []node) {
 	var pick *node
 	for i := range at {

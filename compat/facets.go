@@ -321,6 +321,7 @@ func (c *checker) compareObjects(x, y *conj, w walk, depth int) {
 		if n, yr := yreq[name]; yr && !xr {
 			c.report(w, c.code(CodeRequiredAdded, CodeRequiredRemoved), fmt.Sprintf("version %d requires property %q; version %d did not", c.y.version, name, c.x.version),
 				c.requiredFix(name), false, []node{n}, c.sampleObject(c.x, x, map[string]bool{name: true}, depth))
+			c.keyword("required")
 		}
 		if xc.falsy {
 			continue
