@@ -63,7 +63,6 @@ var knownDisagreements = map[string]string{
 	"rule/prefixItems tuple shortened BACKWARD":           whyPrefixItems,
 	"rule/recursive $defs narrowed deep BACKWARD":         whyRecursiveRef,
 	"rule/oneOf branches may overlap BACKWARD":            whyOneOf,
-	"rule/oneOf branches overlap, unproven BACKWARD":      whyOneOf,
 	"rule/allOf constraint added FORWARD":                 whyCombinator,
 	"rule/not added FORWARD":                              whyCombinator,
 	"rule/if-then-else added FORWARD":                     whyCombinator,
