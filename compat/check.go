@@ -265,7 +265,6 @@ func (c *checker) subDisjunct(x *conj, d disjunct, w walk, depth int) {
 			}
 		}
 		if match < 0 {
-			var locals []any
 			msg := fmt.Sprintf("a document version %d accepts matches no branch of version %d's %s", c.x.version, c.y.version, d.kind)
 			if len(closest) > 0 {
 				msg += " (closest branch: " + closest[0].f.Message + ")"
@@ -277,9 +276,6 @@ func (c *checker) subDisjunct(x *conj, d disjunct, w walk, depth int) {
 			c.locate(&p.f, at)
 			for _, cl := range closest {
 				p.candidates = append(p.candidates, cl.candidates...)
-			}
-			for _, l := range locals {
-				p.candidates = append(p.candidates, w.wrap(l))
 			}
 			if len(p.candidates) > maxExamples {
 				p.candidates = p.candidates[:maxExamples]

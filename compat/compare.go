@@ -60,14 +60,14 @@ func (c *Checker) Compare(ctx context.Context, subject string, from, to int, lev
 	if err != nil {
 		return nil, fmt.Errorf("read subject %q version %d: %w", subject, to, err)
 	}
-	eng := c.Engines[typeOrJSON(newer.Type)]
-	if typeOrJSON(older.Type) != typeOrJSON(newer.Type) {
-		r.Findings = append(r.Findings, Finding{Code: CodeTypeNarrowed, Message: fmt.Sprintf("version %d is %s; version %d was %s", to, typeOrJSON(newer.Type), from, typeOrJSON(older.Type)),
+	eng := c.Engines[newer.Type]
+	if older.Type != newer.Type {
+		r.Findings = append(r.Findings, Finding{Code: CodeTypeNarrowed, Message: fmt.Sprintf("version %d is %s; version %d was %s", to, newer.Type, from, older.Type),
 			Breaks: fmt.Sprintf("consumers of version %d", from), BreaksVersion: from, Fix: "keep the schema format, or publish the change as a new subject", Consumers: []string{}})
 		return r, nil
 	}
 	if eng == nil {
-		if typeOrJSON(newer.Type) != sr.TypeJSON {
+		if newer.Type != sr.TypeJSON {
 			return nil, fmt.Errorf("subject %q: compatibility of %s schemas is not supported by this build", subject, newer.Type)
 		}
 		eng = &JSONSchema{}
@@ -86,8 +86,6 @@ func (c *Checker) Compare(ctx context.Context, subject string, from, to int, lev
 	r.Compatible = len(fs) == 0
 	return r, nil
 }
-
-func typeOrJSON(t sr.SchemaType) sr.SchemaType { return t }
 
 // Plan returns the version pairs a level asks to compare when version to
 // is added after versions 1..to-1: the one before it, or every earlier one

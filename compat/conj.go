@@ -490,12 +490,7 @@ func (c *conj) required() map[string]node {
 				}
 			}
 		}
-		if n.draft <= draft4 {
-			continue
-		}
 	}
-	// Draft 3 style "required": true inside properties is not JSON Schema
-	// 4+, so it is not read.
 	return out
 }
 

@@ -177,11 +177,7 @@ func (c *checker) compareStrings(x, y *conj, w walk) {
 			code = CodeFormatChanged
 			msg = fmt.Sprintf("version %d requires format %q here; version %d required %q", c.y.version, f, c.x.version, xf[0])
 		}
-		var refused []any
-		for _, s := range c.stringCandidates(x) {
-			refused = append(refused, s)
-		}
-		c.report(w, code, msg, c.boundFix("format"), len(xf) > 0, []node{yfn[i]}, refused...)
+		c.report(w, code, msg, c.boundFix("format"), len(xf) > 0, []node{yfn[i]}, c.stringCandidates(x)...)
 	}
 }
 

@@ -1,7 +1,6 @@
 package compat
 
 import (
-	"encoding/json"
 	"math/big"
 	"regexp/syntax"
 	"sort"
@@ -412,5 +411,3 @@ func genRegex(b *strings.Builder, re *syntax.Regexp, more bool, depth int) bool 
 	}
 	return true
 }
-
-var _ = json.Number("")
