@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventguard/eventguard/produce"
+	"github.com/eventguard/eventguard/check"
 )
 
 const retireUsage = `usage: eventguard contracts retire SUBJECT VERSION [--contracts DIR] [--catalog URL ...]
@@ -170,14 +170,14 @@ func cmdContractsRetire(ctx context.Context, args []string, stdout, stderr io.Wr
 	if owner != "" {
 		fmt.Fprintf(stdout, "    owner: %s\n", owner)
 	}
-	meta := map[string]string{produce.MetadataSunset: sunsetDate, produce.MetadataSince: now.Format("2006-01-02")}
+	meta := map[string]string{check.MetadataSunset: sunsetDate, check.MetadataSince: now.Format("2006-01-02")}
 	if owner != "" {
-		meta[produce.MetadataOwner] = owner
+		meta[check.MetadataOwner] = owner
 	}
 	if repl != "" {
 		s, v, _ := strings.Cut(repl, ":")
 		fmt.Fprintf(stdout, "    replacement: {subject: %s, version: %s}\n", s, v)
-		meta[produce.MetadataReplacement] = repl
+		meta[check.MetadataReplacement] = repl
 	}
 	fmt.Fprintf(stdout, "    after_sunset: warn\n")
 	b, err := json.Marshal(map[string]any{"metadata": map[string]any{"properties": meta}})
