@@ -256,6 +256,15 @@ func TestRegisterRefusesBreaking(t *testing.T) {
 	if vs, err := cl.SubjectVersions(t.Context(), "s"); err != nil || len(vs) != 1 {
 		t.Fatalf("versions after a refused registration: %v %v", vs, err)
 	}
+	// compat --registry asks the same question: version 2 is new, version 1 held.
+	out.Reset()
+	if code := Main([]string{"contracts", "compat", "--registry", reg.URL(), next}, &out, &errb); code != 1 || !strings.Contains(out.String(), "s: version 1 -> 2 (BACKWARD): BREAKING") {
+		t.Fatalf("compat --registry: exit %d\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := Main([]string{"contracts", "compat", "--registry", reg.URL(), first}, &out, &errb); code != 0 || !strings.Contains(out.String(), "the registry holds every version") {
+		t.Fatalf("compat --registry, nothing new: exit %d\n%s", code, out.String())
+	}
 	out.Reset()
 	errb.Reset()
 	if code := Main([]string{"contracts", "register", "--allow-breaking", "--registry", reg.URL(), next}, &out, &errb); code != 0 || !strings.Contains(out.String(), "s version 2") {

@@ -139,7 +139,7 @@ func cmdContracts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		var re *sr.ResponseError
 		if errors.As(err, &re) && re.StatusCode == http.StatusConflict {
-			fmt.Fprintf(stderr, "eventguard: %v\neventguard: the registry refused it as incompatible (HTTP 409, error code %d): %s\n", err, re.ErrorCode, re.Message)
+			fmt.Fprintf(stderr, "eventguard: %v\neventguard: the registry refused it as incompatible with the subject's level (HTTP 409, error code %d)\n", err, re.ErrorCode)
 			return exitCode(1)
 		}
 		return err
