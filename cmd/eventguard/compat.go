@@ -147,6 +147,15 @@ func checkFolder(ctx context.Context, set *contracts.Set, dir string, cl *sr.Cli
 		for _, p := range compat.Plan(t.level, t.to) {
 			res, err := checker.Compare(ctx, t.subject, p[0], p[1], t.level)
 			if err != nil {
+				var files []string
+				for _, v := range p {
+					if f := run.schemaFile(t.subject, v); f != "" {
+						files = append(files, f)
+					}
+				}
+				if len(files) > 0 {
+					return nil, fmt.Errorf("%s: %w", strings.Join(files, ", "), err)
+				}
 				return nil, err
 			}
 			for i := range res.Findings {
@@ -234,6 +243,11 @@ func newOverlay(ctx context.Context, cl *sr.Client, set *contracts.Set) (*overla
 	if err != nil {
 		return nil, err
 	}
+	// The folder's own registry view knows each version's schema type.
+	local, err := set.Local()
+	if err != nil {
+		return nil, err
+	}
 	for _, sub := range set.Subjects {
 		vs, err := cl.SubjectVersions(ctx, sub.Name)
 		if err != nil {
@@ -256,7 +270,11 @@ func newOverlay(ctx context.Context, cl *sr.Client, set *contracts.Set) (*overla
 				refs[i].Version = n
 			}
 		}
-		sch := sr.Schema{Schema: v.Schema, Type: sr.TypeJSON, References: refs}
+		own, err := local.SchemaByVersion(ctx, v.Subject, v.Version)
+		if err != nil {
+			return nil, err
+		}
+		sch := sr.Schema{Schema: own.Schema.Schema, Type: own.Schema.Type, References: refs}
 		if o.held[v.Subject] > 0 {
 			ss, err := cl.LookupSchema(ctx, v.Subject, sch)
 			if err == nil {

@@ -141,7 +141,14 @@ func (r *compatRun) schemaFile(subject string, v int) string {
 	if dir == "" {
 		dir = "examples/contracts"
 	}
-	return filepath.ToSlash(filepath.Join(dir, subject, strconv.Itoa(fv), "schema.json"))
+	name := "schema.json"
+	for _, n := range []string{"schema.json", "schema.avsc", "schema.proto"} {
+		if _, err := os.Stat(filepath.Join(dir, subject, strconv.Itoa(fv), n)); err == nil {
+			name = n
+			break
+		}
+	}
+	return filepath.ToSlash(filepath.Join(dir, subject, strconv.Itoa(fv), name))
 }
 
 func ghEscapeData(s string) string {
