@@ -15,6 +15,7 @@ import (
 
 	"github.com/eventguard/eventguard/catalog"
 	"github.com/eventguard/eventguard/compat"
+	avrocompat "github.com/eventguard/eventguard/compat/avro"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/contracts"
 	"github.com/eventguard/eventguard/validate"
@@ -142,7 +143,10 @@ func checkFolder(ctx context.Context, set *contracts.Set, dir string, cl *sr.Cli
 			}
 		}
 	}
-	checker := &compat.Checker{Registry: reg, Lenient: *f.lenient}
+	checker := &compat.Checker{Registry: reg, Lenient: *f.lenient, Engines: map[sr.SchemaType]compat.Engine{
+		sr.TypeJSON: compat.JSONSchema{},
+		sr.TypeAvro: avrocompat.Engine{},
+	}}
 	for _, t := range plan {
 		for _, p := range compat.Plan(t.level, t.to) {
 			res, err := checker.Compare(ctx, t.subject, p[0], p[1], t.level)
