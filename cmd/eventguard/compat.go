@@ -16,6 +16,7 @@ import (
 	"github.com/eventguard/eventguard/catalog"
 	"github.com/eventguard/eventguard/compat"
 	avrocompat "github.com/eventguard/eventguard/compat/avro"
+	protocompat "github.com/eventguard/eventguard/compat/protobuf"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/contracts"
 	"github.com/eventguard/eventguard/validate"
@@ -144,8 +145,9 @@ func checkFolder(ctx context.Context, set *contracts.Set, dir string, cl *sr.Cli
 		}
 	}
 	checker := &compat.Checker{Registry: reg, Lenient: *f.lenient, Engines: map[sr.SchemaType]compat.Engine{
-		sr.TypeJSON: compat.JSONSchema{},
-		sr.TypeAvro: avrocompat.Engine{},
+		sr.TypeJSON:     compat.JSONSchema{},
+		sr.TypeAvro:     avrocompat.Engine{},
+		sr.TypeProtobuf: protocompat.Engine{},
 	}}
 	for _, t := range plan {
 		for _, p := range compat.Plan(t.level, t.to) {
