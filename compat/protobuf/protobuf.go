@@ -69,14 +69,33 @@ const (
 const mainFile = "eventguard-subject.proto"
 
 // Engine is the Protobuf compat.Engine.
-type Engine struct{}
+type Engine struct {
+	// Compile compiles a subject's .proto text with its references (import
+	// path to text). Default: protocompile with the well-known types; the
+	// validator's own compiler (with buf/validate built in) fits here.
+	Compile func(ctx context.Context, schema string, refs map[string]string) (protoreflect.FileDescriptor, error)
+}
 
 var _ compat.Engine = Engine{}
 
-// Compile compiles a .proto schema with its registry references (imported by
+// compileStandard compiles with protocompile, the well-known types built in.
+func compileStandard(ctx context.Context, schema string, refs map[string]string) (protoreflect.FileDescriptor, error) {
+	files := map[string]string{mainFile: schema}
+	for k, v := range refs {
+		files[k] = v
+	}
+	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(files)})}
+	fds, err := c.Compile(ctx, mainFile)
+	if err != nil {
+		return nil, err
+	}
+	return fds[0], nil
+}
+
+// message compiles a .proto schema with its registry references (imported by
 // reference name) and returns the subject's message: the file's first.
-func Compile(ctx context.Context, reg validate.Registry, sch sr.Schema) (protoreflect.MessageDescriptor, error) {
-	files := map[string]string{mainFile: sch.Schema}
+func (e Engine) message(ctx context.Context, reg validate.Registry, sch sr.Schema) (protoreflect.MessageDescriptor, error) {
+	files := map[string]string{}
 	var add func(refs []sr.SchemaReference, depth int) error
 	add = func(refs []sr.SchemaReference, depth int) error {
 		if depth > 32 {
@@ -100,12 +119,15 @@ func Compile(ctx context.Context, reg validate.Registry, sch sr.Schema) (protore
 	if err := add(sch.References, 0); err != nil {
 		return nil, err
 	}
-	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(files)})}
-	fds, err := c.Compile(ctx, mainFile)
+	compile := e.Compile
+	if compile == nil {
+		compile = compileStandard
+	}
+	fd, err := compile(ctx, sch.Schema, files)
 	if err != nil {
 		return nil, fmt.Errorf("compile .proto: %w", err)
 	}
-	msgs := fds[0].Messages()
+	msgs := fd.Messages()
 	if msgs.Len() == 0 {
 		return nil, fmt.Errorf("the .proto declares no message")
 	}
@@ -113,12 +135,12 @@ func Compile(ctx context.Context, reg validate.Registry, sch sr.Schema) (protore
 }
 
 // Compare implements compat.Engine.
-func (Engine) Compare(ctx context.Context, p compat.Pair, older, newer sr.SubjectSchema) ([]compat.Finding, error) {
-	o, err := Compile(ctx, p.Registry, older.Schema)
+func (e Engine) Compare(ctx context.Context, p compat.Pair, older, newer sr.SubjectSchema) ([]compat.Finding, error) {
+	o, err := e.message(ctx, p.Registry, older.Schema)
 	if err != nil {
 		return nil, fmt.Errorf("subject %q version %d: %w", p.Subject, p.Older, err)
 	}
-	n, err := Compile(ctx, p.Registry, newer.Schema)
+	n, err := e.message(ctx, p.Registry, newer.Schema)
 	if err != nil {
 		return nil, fmt.Errorf("subject %q version %d: %w", p.Subject, p.Newer, err)
 	}

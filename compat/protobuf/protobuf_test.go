@@ -118,11 +118,11 @@ func TestProof(t *testing.T) {
 	m := &memRegistry{}
 	m.add("s", msg(`int32 seats = 2;`))
 	m.add("s", msg(`int64 seats = 2;`))
-	o, err := Compile(context.Background(), m, m.bySub["s"][0].Schema)
+	o, err := Engine{}.message(context.Background(), m, m.bySub["s"][0].Schema)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _ := Compile(context.Background(), m, m.bySub["s"][1].Schema)
+	n, _ := Engine{}.message(context.Background(), m, m.bySub["s"][1].Schema)
 	c := &checker{writer: o, reader: n}
 	if _, ok := c.proves(map[string]any{"seats": 7}); ok {
 		t.Error("7 reads the same in both versions, yet it was taken as a counterexample")
