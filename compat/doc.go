@@ -20,6 +20,6 @@
 // says so; a finding that rests on an approximation and has no proven
 // counterexample is reported as cannot_prove.
 //
-// Formats: JSON Schema drafts 4, 6, 7, 2019-09 and 2020-12. Other schema
-// formats plug in behind the Format interface.
+// Formats: JSON Schema drafts 4, 6, 7, 2019-09 and 2020-12 here; Avro
+// (compat/avro) and Protobuf (compat/protobuf) plug in behind Engine.
 package compat
