@@ -24,7 +24,7 @@ func TestConsumers(t *testing.T) {
 		t.Fatalf("consumers: %+v", cs)
 	}
 	for yaml, want := range map[string]string{
-		"consumers:\n  - {versions: [1]}\n":  "consumers[0].name is required",
+		"consumers:\n  - {versions: [1]}\n": "consumers[0].name is required",
 		"consumers:\n  - {name: billing}\n": "consumers[0].versions is required",
 	} {
 		_, err := contracts.Load(fstest.MapFS{"s/subject.yaml": {Data: []byte(yaml)}, "s/1/schema.json": schema})
