@@ -106,7 +106,11 @@ fi
 log="$(mktemp "${TMPDIR:-/tmp}/eventguard-e2e.XXXXXX")"
 t0=$SECONDS
 rc=0
-go test -race -count=1 -timeout 10m -v ./test/e2e/... "$@" 2>&1 | tee "$log" || rc=$?
+# The package tests that need the real registry (skipped by make test-unit,
+# which has none) run here, where it is up: the compatibility checker's
+# differential test and register against Apicurio's 409.
+EVENTGUARD_NEED_APICURIO=1 go test -race -count=1 -timeout 10m -v -run 'TestApicurioDifferential|TestRegisterApicurio409' ./compat ./cmd/eventguard 2>&1 | tee "$log" || rc=$?
+go test -race -count=1 -timeout 10m -v ./test/e2e/... "$@" 2>&1 | tee -a "$log" || rc=$?
 passed=$(grep -c '^--- PASS: ' "$log" || true)
 failed=$(grep -c '^--- FAIL: ' "$log" || true)
 skipped=$(grep -c '^--- SKIP: ' "$log" || true)
