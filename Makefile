@@ -12,7 +12,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GOBUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 
 .PHONY: help build test test-unit test-e2e test-browser screenshot lint fmt vet bench bench-go \
-        kafka-up kafka-down dev proto docs clean
+        kafka-up kafka-down registry-up registry-down dev proto docs clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,13 +23,13 @@ build: ## build bin/eventguard (static, version stamped)
 dev: ## run eventguard dev (embedded Kafka and registry)
 	$(GO) run ./cmd/eventguard dev
 
-test: vet test-unit test-e2e test-browser ## vet, unit tests with -race, the real-Kafka e2e and interop suites, the admin page in Chromium
+test: vet test-unit test-e2e test-browser ## vet, unit tests with -race, the e2e and interop suites (real Kafka, real registry), the admin page in Chromium
 	@echo "make test: all suites passed"
 
 test-unit: ## unit and package tests (kfake, srfake) with -race
 	$(GO) test -race -shuffle=on -count=1 $$($(GO) list ./... | grep -v /test/e2e)
 
-test-e2e: ## end-to-end tests against a real Apache Kafka broker (KAFKA_BROKERS, or one started here)
+test-e2e: ## end-to-end tests against a real Kafka broker and a real schema registry (KAFKA_BROKERS, APICURIO_URL, or started here)
 	test/run-e2e.sh
 
 test-browser: ## the admin page in a real browser (Debian's chromium, node, playwright-core from test/browser)
@@ -61,6 +61,12 @@ kafka-up: ## start a real Kafka broker on 127.0.0.1:19092 (KAFKA_PORT overrides)
 
 kafka-down: ## stop the broker and remove its data
 	test/kafka/kafka.sh down
+
+registry-up: ## start a real schema registry (Apicurio, Java 21+) on 127.0.0.1:18081 (APICURIO_PORT overrides)
+	test/registry/apicurio.sh up
+
+registry-down: ## stop the registry and remove its data
+	test/registry/apicurio.sh down
 
 proto: ## regenerate api/eventguard/v1 Go code (pinned buf, protoc-gen-go, protoc-gen-go-grpc via go install)
 	scripts/gen-proto.sh

@@ -25,6 +25,7 @@ type Catalog struct {
 
 	mu      sync.Mutex
 	entries map[eventKey]*entry
+	rules   map[ruleUsageKey]*RuleUsage
 	pairs   int
 	dropped uint64
 }
@@ -160,6 +161,9 @@ type Snapshot struct {
 	// At is when the snapshot was taken.
 	At      time.Time `json:"at"`
 	Entries []Entry   `json:"entries"`
+	// Rules count the records that broke each contract rule, by producing
+	// feature and consumer group; omitted when none did.
+	Rules []RuleUsage `json:"rules,omitempty"`
 	// Dropped counts records not catalogued because the catalog was full.
 	Dropped uint64 `json:"dropped,omitempty"`
 }
@@ -176,6 +180,9 @@ func (c *Catalog) Snapshot() *Snapshot {
 		out := Entry{Topic: k.topic, Subject: k.subject, Version: k.version, SchemaID: e.schemaID, Deprecated: e.deprecated,
 			Producers: usages(e.producers), Consumers: usages(e.consumers)}
 		s.Entries = append(s.Entries, out)
+	}
+	if len(c.rules) > 0 {
+		s.Rules = c.ruleUsages()
 	}
 	c.mu.Unlock()
 	sortEntries(s.Entries)
@@ -216,6 +223,7 @@ func Merge(snaps ...*Snapshot) *Snapshot {
 		instances map[string]bool
 	}
 	by := map[eventKey]*acc{}
+	ruleBy := map[ruleUsageKey]*RuleUsage{}
 	for _, s := range snaps {
 		if s == nil {
 			continue
@@ -227,6 +235,7 @@ func Merge(snaps ...*Snapshot) *Snapshot {
 			out.At = s.At
 		}
 		out.Dropped += s.Dropped
+		mergeRuleUsages(ruleBy, s.Rules)
 		for _, e := range s.Entries {
 			k := eventKey{e.Topic, e.Subject, e.Version}
 			a := by[k]
@@ -263,6 +272,10 @@ func Merge(snaps ...*Snapshot) *Snapshot {
 		out.Entries = append(out.Entries, a.e)
 	}
 	sortEntries(out.Entries)
+	for _, u := range ruleBy {
+		out.Rules = append(out.Rules, *u)
+	}
+	sortRuleUsages(out.Rules)
 	return out
 }
 

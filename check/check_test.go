@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
@@ -126,7 +128,7 @@ func TestReplayReframesOnlyWhenAsked(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := c.Replay(ctx, "weights", tt.value, tt.o)
+			v, err := c.Replay(ctx, "weights", &kgo.Record{Value: tt.value}, tt.o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
+	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/rules"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -39,6 +43,13 @@ type ConsumeInput struct {
 	Value []byte
 	// Group names the consumer group in the deprecation log.
 	Group string
+	// Partition, Key and Headers are the record's, for the rules.
+	Partition int32
+	Key       []byte
+	Headers   []kgo.RecordHeader
+	// State is the subscription's TRANSITION memory (rules.NewState);
+	// required when the schema has TRANSITION rules, else nil is fine.
+	State *rules.State
 }
 
 // ConsumeVerdict is a Verdict on a consumed record, with what the check
@@ -59,7 +70,7 @@ type ConsumeVerdict struct {
 // asked: that is no verdict on the record, so the caller waits and asks
 // again.
 func (c *Checker) Consume(ctx context.Context, in *ConsumeInput) (ConsumeVerdict, error) {
-	v, err := c.consume(ctx, in.Topic, in.AnySubject, in.Value)
+	v, err := c.consume(ctx, in.Topic, in.AnySubject, in.Value, in)
 	if err != nil || v.Schema == nil || c.deps == nil {
 		return v, err
 	}
@@ -67,7 +78,10 @@ func (c *Checker) Consume(ctx context.Context, in *ConsumeInput) (ConsumeVerdict
 	return v, nil
 }
 
-func (c *Checker) consume(ctx context.Context, t config.Topic, anySubject bool, value []byte) (ConsumeVerdict, error) {
+// consume checks value as read from topic t. With ri set it also runs the
+// schema's READ rules (Consume); replay leaves it nil: a replayed record
+// is checked by the consumers that read it again.
+func (c *Checker) consume(ctx context.Context, t config.Topic, anySubject bool, value []byte, ri *ConsumeInput) (ConsumeVerdict, error) {
 	id, payload, err := validate.Unframe(value)
 	if err != nil {
 		return ConsumeVerdict{Verdict: Verdict{Code: CodeNotWireFormat, Message: err.Error()}, SchemaID: -1}, nil
@@ -90,13 +104,23 @@ func (c *Checker) consume(ctx context.Context, t config.Topic, anySubject bool, 
 		// Another registration of the same id may be allowed (one schema
 		// registered under several subjects has one id).
 		found := false
-		for _, sv := range c.r.Registrations(id) {
-			if SubjectAllowed(t, sv.Subject) {
-				if s, err = c.r.ByID(ctx, id, sv.Subject); err != nil {
+		regs := c.r.Registrations(id)
+		for try := 0; try < 2 && !found; try++ {
+			if try == 1 {
+				// Registered under an allowed subject since the id was
+				// cached? Ask again (bounded by the resolver).
+				if regs, err = c.r.RefreshRegistrations(ctx, id); err != nil {
 					return v, err
 				}
-				found = true
-				break
+			}
+			for _, sv := range regs {
+				if SubjectAllowed(t, sv.Subject) {
+					if s, err = c.r.ByID(ctx, id, sv.Subject); err != nil {
+						return v, err
+					}
+					found = true
+					break
+				}
 			}
 		}
 		if !found {
@@ -109,8 +133,27 @@ func (c *Checker) consume(ctx context.Context, t config.Topic, anySubject bool, 
 		}
 	}
 	v.Schema = s
-	if f := s.Validate(payload); f != nil {
+	v.Cause = -1
+	doc := jsonvalue.GetDoc()
+	defer jsonvalue.PutDoc(doc)
+	if f := s.ParseAndValidate(payload, doc); f != nil {
 		v.Code, v.Message, v.Violations = f.Code, f.Message, f.Violations
+		return v, nil
+	}
+	if ri == nil {
+		return v, nil
+	}
+	set, err := c.rules.forSchema(s)
+	switch {
+	case err != nil:
+		v.Code, v.Message = CodeUnknownSchema, err.Error()
+	case set.Runs(rules.Read):
+		var rv rules.Verdict
+		v.Rules, rv = set.Eval(&rules.Input{Direction: rules.Read, Topic: t.Name, Partition: ri.Partition, Key: ri.Key, Headers: ri.Headers, Value: doc, State: ri.State}, nil)
+		v.Effect, v.Cause = rv.Effect, rv.Cause
+		if rv.Effect >= rules.EffectDeadLetter {
+			v.Code, v.Message = CodeRuleViolation, ruleFailure(v.CauseRule())
+		}
 	}
 	return v, nil
 }

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/jsonvalue"
 	"github.com/eventguard/eventguard/internal/quote"
 	"github.com/eventguard/eventguard/kafka"
+	"github.com/eventguard/eventguard/rules"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -32,6 +35,11 @@ type ProduceInput struct {
 	SchemaVersion int
 	// Feature is the producing feature, for the deprecation log.
 	Feature string
+	// Key is the record's Kafka key (nil: none), for the rules.
+	Key []byte
+	// Headers returns the record's own headers, for the rules; called only
+	// when rules run. nil: none.
+	Headers func() []kgo.RecordHeader
 }
 
 // Memo remembers the schemas resolved for one request, so that records of
@@ -60,7 +68,7 @@ func (c *Checker) Produce(ctx context.Context, in *ProduceInput, memo Memo) (Ver
 
 	t := in.Topic
 	typ := ""
-	if t.SubjectStrategy != config.StrategyTopic {
+	if t.SubjectStrategy != config.StrategyTopic && t.SubjectStrategy != "" {
 		typ = in.Type
 		if typ == "" && t.TypePointer != "" {
 			typ = lookupString(doc, t.TypePointer)
@@ -103,13 +111,30 @@ func (c *Checker) Produce(ctx context.Context, in *ProduceInput, memo Memo) (Ver
 	if f := s.ValidateDoc(doc); f != nil {
 		return failed(f, s), nil
 	}
-	v := Verdict{Schema: s}
+	v := Verdict{Schema: s, Cause: -1}
 	if c.deps != nil {
 		n, reject := c.deps.CheckSchema(s, in.Feature)
 		v.Deprecation = n
 		if reject {
 			v.Code = CodeDeprecated
 			v.Message = fmt.Sprintf("%s version %d was sunset on %s; produce version %s instead", s.Subject, s.Version, n.Sunset.Format(time.DateOnly), n.ReplacementText())
+			return v, nil
+		}
+	}
+	set, err := c.rules.forSchema(s)
+	switch {
+	case err != nil:
+		v.Code, v.Message = CodeUnusableSchema, err.Error()
+	case set.Runs(rules.Write):
+		ri := rules.Input{Direction: rules.Write, Topic: t.Name, Key: in.Key, Value: doc}
+		if in.Headers != nil {
+			ri.Headers = in.Headers()
+		}
+		var rv rules.Verdict
+		v.Rules, rv = set.Eval(&ri, nil)
+		v.Effect, v.Cause = rv.Effect, rv.Cause
+		if rv.Effect == rules.EffectRefuse {
+			v.Code, v.Message = CodeRuleViolation, ruleFailure(v.CauseRule())
 		}
 	}
 	return v, nil

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
+	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/rules"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -50,14 +54,68 @@ type ReplayOptions struct {
 //
 // A schema id's content never changes in the registry, so a record that
 // broke its own schema can only come back under a newer version (step 2).
+// A value that passes is then held to the contract's WRITE rules (with the
+// record's key and headers), as produce would: a record they refuse or
+// would dead-letter still fails, as rule_violation.
+//
 // It returns an error only when the registry could not be asked.
 // ReplayCheck wraps it for dlq.Replay.
-func (c *Checker) Replay(ctx context.Context, topic string, value []byte, o ReplayOptions) (dlq.Verdict, error) {
+func (c *Checker) Replay(ctx context.Context, topic string, r *kgo.Record, o ReplayOptions) (dlq.Verdict, error) {
+	v, err := c.replay(ctx, topic, r.Value, o)
+	if err != nil || !v.Pass {
+		return v, err
+	}
 	t := config.Topic{Name: topic, SubjectStrategy: config.StrategyTopic}
 	if o.Topic != nil {
 		t = o.Topic(topic)
 	}
-	res, err := c.consume(ctx, t, o.AnySubject, value)
+	value := r.Value
+	if v.Value != nil {
+		value = v.Value
+	}
+	if f := c.writeRules(ctx, t, v, r, value); f != nil {
+		return *f, nil
+	}
+	return v, nil
+}
+
+// writeRules runs the WRITE rules of the schema v passed on the replayed
+// record; a non-nil verdict is the failure they found.
+func (c *Checker) writeRules(ctx context.Context, t config.Topic, v dlq.Verdict, r *kgo.Record, value []byte) *dlq.Verdict {
+	s, err := c.r.ByID(ctx, v.SchemaID, v.Subject)
+	if err != nil {
+		return &dlq.Verdict{Reason: CodeUnknownSchema, Message: err.Error()}
+	}
+	set, err := c.rules.forSchema(s)
+	if err != nil {
+		return &dlq.Verdict{Reason: CodeUnknownSchema, Message: err.Error()}
+	}
+	if !set.Runs(rules.Write) {
+		return nil
+	}
+	_, payload, err := validate.Unframe(value)
+	if err != nil {
+		return &dlq.Verdict{Reason: CodeNotWireFormat, Message: err.Error()}
+	}
+	doc := jsonvalue.GetDoc()
+	defer jsonvalue.PutDoc(doc)
+	if f := s.ParseAndValidate(payload, doc); f != nil {
+		return &dlq.Verdict{Reason: f.Code, Message: f.Message}
+	}
+	results, rv := set.Eval(&rules.Input{Direction: rules.Write, Topic: t.Name, Key: r.Key, Headers: r.Headers, Value: doc}, nil)
+	if rv.Effect < rules.EffectDeadLetter {
+		return nil
+	}
+	return &dlq.Verdict{Reason: CodeRuleViolation, Message: ruleFailure(&results[rv.Cause])}
+}
+
+// replay is Replay's contract check, before the rules.
+func (c *Checker) replay(ctx context.Context, topic string, value []byte, o ReplayOptions) (dlq.Verdict, error) {
+	t := config.Topic{Name: topic, SubjectStrategy: config.StrategyTopic}
+	if o.Topic != nil {
+		t = o.Topic(topic)
+	}
+	res, err := c.consume(ctx, t, o.AnySubject, value, nil)
 	if err != nil {
 		return dlq.Verdict{}, err
 	}
@@ -109,7 +167,7 @@ func (c *Checker) Replay(ctx context.Context, topic string, value []byte, o Repl
 // ReplayCheck returns Replay as the check dlq.Replay runs on each
 // dead-letter record.
 func (c *Checker) ReplayCheck(o ReplayOptions) dlq.CheckFunc {
-	return func(ctx context.Context, topic string, value []byte) (dlq.Verdict, error) {
-		return c.Replay(ctx, topic, value, o)
+	return func(ctx context.Context, topic string, r *kgo.Record) (dlq.Verdict, error) {
+		return c.Replay(ctx, topic, r, o)
 	}
 }

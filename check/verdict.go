@@ -1,6 +1,7 @@
 package check
 
 import (
+	"github.com/eventguard/eventguard/rules"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -56,6 +57,27 @@ type Verdict struct {
 	Schema *validate.Schema
 	// Deprecation is set when Schema's version is deprecated.
 	Deprecation *Notice
+	// Rules are the results of the domain rules that ran on the record
+	// (package rules), in declared order; nil when none ran.
+	Rules []rules.Result
+	// Effect is what the rules ask of the path, the most severe of their
+	// results: none, warn (let it through and tell), dead_letter (write it
+	// to the dead-letter topic instead: on produce a record that passes
+	// its check may still be diverted, Code stays ""), refuse (Code is
+	// CodeRuleViolation).
+	Effect rules.Effect
+	// Cause indexes the result in Rules that decided Effect; -1 when
+	// Effect is none.
+	Cause int
+}
+
+// CauseRule returns the rule result that decided the verdict's Effect, or
+// nil.
+func (v *Verdict) CauseRule() *rules.Result {
+	if v.Cause < 0 || v.Cause >= len(v.Rules) || v.Effect == rules.EffectNone {
+		return nil
+	}
+	return &v.Rules[v.Cause]
 }
 
 // Passed reports whether the record meets its contract.

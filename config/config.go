@@ -175,6 +175,21 @@ type Listen struct {
 	// Admin serves /metrics, /healthz, /readyz, /v1/catalog, /v1/recent
 	// and the admin page, /ui. Default: "0.0.0.0:9464".
 	Admin string `yaml:"admin"`
+	// ReadTimeout bounds reading one HTTP request, headers and body, on
+	// the HTTP ingress and the admin listener: a client sending slower is
+	// answered 408 and cut off (slowloris). The headers alone must arrive
+	// within 10s or ReadTimeout, whichever is shorter. With the default
+	// limits.max_body_bytes it asks at least 140 kB/s of a client.
+	// Default: 30s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// IdleTimeout closes an HTTP keep-alive connection of the HTTP ingress
+	// or the admin listener that waited that long for its next request.
+	// Default: 2m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxConnections bounds the connections each listener (HTTP ingress,
+	// gRPC, admin) holds open at once; past it, new connections wait in the
+	// kernel's accept queue until one closes. Default: 1024.
+	MaxConnections int `yaml:"max_connections"`
 	// Pprof also serves Go's profiles (/debug/pprof/) on the admin
 	// listener, to diagnose CPU and memory use. They reveal the process's
 	// internals: turn it on only where the admin port is not reachable from

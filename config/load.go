@@ -82,6 +82,9 @@ func (c *Config) ApplyDefaults() {
 	setS(&c.Listen.HTTP, "127.0.0.1:8080")
 	setS(&c.Listen.GRPC, "127.0.0.1:9090")
 	setS(&c.Listen.Admin, "0.0.0.0:9464")
+	setD(&c.Listen.ReadTimeout, 30*time.Second)
+	setD(&c.Listen.IdleTimeout, 2*time.Minute)
+	setI(&c.Listen.MaxConnections, 1024)
 	for i := range c.Topics {
 		setS(&c.Topics[i].SubjectStrategy, StrategyTopic)
 	}

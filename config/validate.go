@@ -113,6 +113,16 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if c.Listen.ReadTimeout <= 0 {
+		bad("listen.read_timeout", "must be positive")
+	}
+	if c.Listen.IdleTimeout <= 0 {
+		bad("listen.idle_timeout", "must be positive")
+	}
+	if c.Listen.MaxConnections < 1 {
+		bad("listen.max_connections", "must be at least 1")
+	}
+
 	seen := map[string]int{}
 	for i, t := range c.Topics {
 		p := fmt.Sprintf("topics[%d]", i)
@@ -305,5 +315,10 @@ func (s *Subscription) DLQTopicFor(topic string) string {
 	if s.DLQTopic != "" {
 		return s.DLQTopic
 	}
-	return topic + ".dlq"
+	return DefaultDLQTopic(topic)
 }
+
+// DefaultDLQTopic is the dead-letter topic of records of topic:
+// "<topic>.dlq". Subscriptions may name another (dlq_topic); produce
+// diverts records a contract rule dead-letters here.
+func DefaultDLQTopic(topic string) string { return topic + ".dlq" }

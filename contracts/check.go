@@ -2,8 +2,12 @@ package contracts
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"path"
 	"sort"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/sr"
 
@@ -85,9 +89,14 @@ type Outcome struct {
 	File    string
 	// WantValid says which folder the payload is in.
 	WantValid bool
+	// Schema marks an outcome about the version's schema itself, which
+	// could not be resolved (Err says why): File is its schema.json, the
+	// version's golden payloads were not checked, WantValid means nothing.
+	Schema bool
 	// Failure is the validation result (nil: the payload passed).
 	Failure *validate.Failure
-	// Err is set when the schema itself could not be used.
+	// Err is set when the schema could not be used (Schema), or the
+	// golden payload is not JSON.
 	Err error
 }
 
@@ -100,24 +109,36 @@ func (o Outcome) OK() bool {
 // real registry to check what is deployed) and checks every golden payload
 // as the produce path does (validate.Schema.EncodeDoc: JSON Schema
 // validation, or encoding to Avro or Protobuf, the first message of a
-// .proto): valid/ must pass, invalid/ must fail. Outcomes are sorted by
-// file.
+// .proto): valid/ must pass, invalid/ must fail, and every golden payload
+// must be JSON (a payload in invalid/ that is not JSON would fail for that
+// alone and test nothing). A version whose schema cannot be resolved (not
+// registered, not usable) is one failed outcome for its schema file.
+// Outcomes are sorted by file.
 func (s *Set) Check(ctx context.Context, res *validate.Resolver) []Outcome {
 	var out []Outcome
 	for _, sub := range s.Subjects {
 		for _, v := range sub.Versions {
 			sch, err := res.ByVersion(ctx, v.Subject, v.Version)
+			if err != nil {
+				n := len(v.Valid) + len(v.Invalid)
+				if errors.Is(err, validate.ErrNotFound) {
+					err = fmt.Errorf("subject %q version %d is not registered (%d golden payloads not checked): %w", v.Subject, v.Version, n, err)
+				} else {
+					err = fmt.Errorf("subject %q version %d cannot be used (%d golden payloads not checked): %w", v.Subject, v.Version, n, err)
+				}
+				out = append(out, Outcome{Subject: v.Subject, Version: v.Version, File: path.Join(v.Subject, strconv.Itoa(v.Version), "schema.json"), Schema: true, Err: err})
+				continue
+			}
 			add := func(files map[string][]byte, want bool) {
 				for f, b := range files {
-					o := Outcome{Subject: v.Subject, Version: v.Version, File: f, WantValid: want, Err: err}
-					if err == nil {
+					o := Outcome{Subject: v.Subject, Version: v.Version, File: f, WantValid: want}
+					if !json.Valid(b) {
+						o.Err = fmt.Errorf("%s is not JSON: a golden payload must be JSON, an invalid one too (else it fails for that alone and tests nothing)", f)
+					} else {
 						o.Failure = checkGolden(sch, b)
 					}
 					out = append(out, o)
 				}
-			}
-			if err != nil && len(v.Valid)+len(v.Invalid) == 0 {
-				out = append(out, Outcome{Subject: v.Subject, Version: v.Version, File: v.Subject + "/" + fmt.Sprint(v.Version) + "/" + v.File, Err: err})
 			}
 			add(v.Valid, true)
 			add(v.Invalid, false)

@@ -4,7 +4,7 @@
 //
 // Layout, one folder per registry subject:
 //
-//	<subject>/subject.yaml            description, owner, compatibility (optional)
+//	<subject>/subject.yaml            description, owner, compatibility, consumers (optional)
 //	<subject>/<version>/schema.json   the JSON Schema, or
 //	<subject>/<version>/schema.avsc   an Avro schema, or
 //	<subject>/<version>/schema.proto  a Protobuf schema (exactly one of the three)
@@ -18,10 +18,12 @@
 package contracts
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -50,11 +52,39 @@ type Version struct {
 
 // Subject is one registry subject.
 type Subject struct {
-	Name          string
+	Name          string `yaml:"-"`
 	Description   string `yaml:"description"`
 	Owner         string `yaml:"owner"`
 	Compatibility string `yaml:"compatibility"`
-	Versions      []*Version
+	// Consumers are the registered readers of the subject (who breaks
+	// when a version changes, who blocks a version's retirement).
+	Consumers []Consumer `yaml:"consumers"`
+	Versions  []*Version `yaml:"-"`
+}
+
+// Consumer is one registered reader of a subject, as subject.yaml lists it:
+//
+//	consumers:
+//	  - name: billing
+//	    owner: team-billing
+//	    versions: [1, 2]
+type Consumer struct {
+	// Name is the consuming service or consumer group. Required.
+	Name string `yaml:"name"`
+	// Owner is who to ask (a team or a channel).
+	Owner string `yaml:"owner"`
+	// Versions are the subject versions it reads. Required.
+	Versions []int `yaml:"versions"`
+}
+
+// Reads reports whether c reads version v.
+func (c Consumer) Reads(v int) bool {
+	for _, x := range c.Versions {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Set is a loaded contracts folder.
@@ -93,7 +123,11 @@ func Load(fsys fs.FS) (*Set, error) {
 func loadSubject(fsys fs.FS, name string) (*Subject, error) {
 	s := &Subject{Name: name}
 	if b, err := fs.ReadFile(fsys, path.Join(name, "subject.yaml")); err == nil {
-		if err := yaml.Unmarshal(b, s); err != nil {
+		// Unknown keys are refused: a misspelt compatibility would
+		// otherwise leave the subject at the registry's default.
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(s); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s/subject.yaml: %w", name, err)
 		}
 		s.Name = name
@@ -103,6 +137,14 @@ func loadSubject(fsys fs.FS, name string) (*Subject, error) {
 		s.Compatibility = strings.ToUpper(s.Compatibility)
 	default:
 		return nil, fmt.Errorf("%s/subject.yaml: compatibility %q is not a registry compatibility level", name, s.Compatibility)
+	}
+	for i, c := range s.Consumers {
+		if c.Name == "" {
+			return nil, fmt.Errorf("%s/subject.yaml: consumers[%d].name is required", name, i)
+		}
+		if len(c.Versions) == 0 {
+			return nil, fmt.Errorf("%s/subject.yaml: consumers[%d].versions is required (the versions %s reads)", name, i, c.Name)
+		}
 	}
 	entries, err := fs.ReadDir(fsys, name)
 	if err != nil {
@@ -160,7 +202,7 @@ func loadVersion(fsys fs.FS, subject string, n int) (*Version, error) {
 	v := found[0]
 	v.Valid, v.Invalid = map[string][]byte{}, map[string][]byte{}
 	if rb, err := fs.ReadFile(fsys, path.Join(dir, "references.json")); err == nil {
-		if err := json.Unmarshal(rb, &v.References); err != nil {
+		if v.References, err = parseReferences(rb); err != nil {
 			return nil, fmt.Errorf("%s/references.json: %w", dir, err)
 		}
 	}
@@ -194,6 +236,35 @@ var schemaFiles = []struct {
 	{"schema.json", sr.TypeJSON, true},
 	{"schema.avsc", sr.TypeAvro, true},
 	{"schema.proto", sr.TypeProtobuf, false},
+}
+
+// parseReferences reads references.json: a JSON array of {"name",
+// "subject", "version"}, each field required, no other field (a typo
+// would otherwise leave a reference without its subject or version).
+func parseReferences(b []byte) ([]sr.SchemaReference, error) {
+	var refs []struct {
+		Name    string `json:"name"`
+		Subject string `json:"subject"`
+		Version int    `json:"version"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&refs); err != nil {
+		return nil, fmt.Errorf(`want a JSON array of {"name", "subject", "version"}: %w`, err)
+	}
+	out := make([]sr.SchemaReference, len(refs))
+	for i, r := range refs {
+		switch {
+		case r.Name == "":
+			return nil, fmt.Errorf(`[%d] has no "name" (what the schema's $ref says)`, i)
+		case r.Subject == "":
+			return nil, fmt.Errorf(`[%d] (%s) has no "subject"`, i, r.Name)
+		case r.Version < 1:
+			return nil, fmt.Errorf(`[%d] (%s) has no "version" (1 or more)`, i, r.Name)
+		}
+		out[i] = sr.SchemaReference{Name: r.Name, Subject: r.Subject, Version: r.Version}
+	}
+	return out, nil
 }
 
 // Ordered returns every version, referenced subjects' versions before the
@@ -284,7 +355,7 @@ func (s *Set) Register(ctx context.Context, cl SchemaClient) ([]Registered, erro
 	for _, v := range ordered {
 		ss, err := cl.CreateSchema(ctx, v.Subject, sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References})
 		if err != nil {
-			return out, fmt.Errorf("register subject %q version %d: %w", v.Subject, v.Version, err)
+			return out, registerError(v, err)
 		}
 		out = append(out, Registered{Subject: v.Subject, Version: ss.Version, ID: ss.ID, Local: v.Version})
 	}

@@ -59,12 +59,12 @@ func Start(o Options) (*Stack, error) {
 	}
 	cluster, err := kfake.NewCluster(kopts...)
 	if err != nil {
-		return nil, fmt.Errorf("start embedded kafka: %w", err)
+		return nil, &StartError{Part: "kafka", Addr: fmt.Sprintf("127.0.0.1:%d", o.KafkaPort), Err: err}
 	}
 	ln, err := net.Listen("tcp", o.RegistryAddr)
 	if err != nil {
 		cluster.Close()
-		return nil, fmt.Errorf("start embedded registry on %s: %w", o.RegistryAddr, err)
+		return nil, &StartError{Part: "registry", Addr: o.RegistryAddr, Err: err}
 	}
 	reg := srfake.NewRegistry()
 	srv := &http.Server{Handler: reg.Handler(), ReadHeaderTimeout: 5 * time.Second}
@@ -81,6 +81,23 @@ func Start(o Options) (*Stack, error) {
 		srv:         srv,
 	}, nil
 }
+
+// StartError is a part of the stack that could not start, most often
+// because its address is in use.
+type StartError struct {
+	// Part is "kafka" or "registry".
+	Part string
+	// Addr is the address it was to listen on (port 0: any free port).
+	Addr string
+	Err  error
+}
+
+func (e *StartError) Error() string {
+	return fmt.Sprintf("start embedded %s on %s: %v", e.Part, e.Addr, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *StartError) Unwrap() error { return e.Err }
 
 // Close stops the registry and the broker.
 func (s *Stack) Close() {

@@ -31,6 +31,10 @@ const (
 	ReasonMalformedJSON = "malformed_json"
 	// ReasonSchemaViolation: the payload is JSON but breaks its schema.
 	ReasonSchemaViolation = "schema_violation"
+	// ReasonRuleViolation: a domain rule of the record's contract (CEL,
+	// KEY, TRANSITION; eventguard.dlq.rule names it) failed with onFailure
+	// ERROR on consume, or DLQ on either path.
+	ReasonRuleViolation = "rule_violation"
 	// ReasonWrongSubject: the value's schema id is registered, but not
 	// under a subject the topic's strategy allows (framed with another
 	// subject's schema by a producer that bypassed eventguard).
@@ -46,7 +50,7 @@ const (
 // Reasons lists every reason code.
 var Reasons = []string{
 	ReasonNotWireFormat, ReasonUnknownSchema, ReasonMalformedJSON,
-	ReasonSchemaViolation, ReasonWrongSubject, ReasonRejectedByApp, ReasonDeliveryExhausted,
+	ReasonSchemaViolation, ReasonWrongSubject, ReasonRuleViolation, ReasonRejectedByApp, ReasonDeliveryExhausted,
 }
 
 // HeaderPrefix starts every header eventguard adds when dead-lettering.
@@ -81,6 +85,9 @@ const (
 	// HeaderSchemaVersion is the subject version of that schema. Present
 	// once the schema was found.
 	HeaderSchemaVersion = "eventguard.dlq.schema_version"
+	// HeaderRule names the contract rule that failed (reason
+	// rule_violation).
+	HeaderRule = "eventguard.dlq.rule"
 	// HeaderGroup is the consumer group.
 	HeaderGroup = "eventguard.dlq.group"
 	// HeaderSubscription is the subscription name.
@@ -134,6 +141,8 @@ type Info struct {
 	Instance     string
 	// Attempts is the number of delivery attempts made.
 	Attempts int
+	// Rule names the contract rule that failed (reason rule_violation).
+	Rule string
 	// FailedAt is when the record failed. Default: now.
 	FailedAt time.Time
 }
@@ -151,8 +160,8 @@ func Build(src *kgo.Record, topic string, info *Info) *kgo.Record {
 	// Every added value goes into one buffer, sliced once it is complete.
 	var (
 		b    = make([]byte, 0, 256+len(info.Message)+96*len(info.Violations))
-		keys [15]string
-		ends [15]int
+		keys [16]string
+		ends [16]int
 		n    int
 	)
 	mark := func(key string) {
@@ -182,6 +191,10 @@ func Build(src *kgo.Record, topic string, info *Info) *kgo.Record {
 		mark(HeaderSubject)
 		b = strconv.AppendInt(b, int64(info.Version), 10)
 		mark(HeaderSchemaVersion)
+	}
+	if info.Rule != "" {
+		b = append(b, info.Rule...)
+		mark(HeaderRule)
 	}
 	b = append(b, info.Group...)
 	mark(HeaderGroup)

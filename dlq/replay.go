@@ -33,9 +33,11 @@ type Verdict struct {
 	Message string
 }
 
-// CheckFunc re-validates value as if it were consumed from topic. It
-// returns an error only when it cannot tell (the registry is unavailable).
-type CheckFunc func(ctx context.Context, topic string, value []byte) (Verdict, error)
+// CheckFunc re-validates a dead-letter record's value (with its key and
+// headers, for the contract's rules) as if it were to be produced to
+// topic. It returns an error only when it cannot tell (the registry is
+// unavailable).
+type CheckFunc func(ctx context.Context, topic string, r *kgo.Record) (Verdict, error)
 
 // ReplayOptions configure Replay.
 type ReplayOptions struct {
@@ -220,7 +222,7 @@ func replayOne(ctx context.Context, r *kgo.Record, o *ReplayOptions, sum *Summar
 		fmt.Fprintf(o.Out, "%s\tskipped: from topic %s, not %s (--all-topics replays it)\n", at, orig.Topic, o.To)
 		return nil, nil
 	}
-	v, err := o.Check(ctx, o.To, r.Value)
+	v, err := o.Check(ctx, o.To, r)
 	if err != nil {
 		return nil, fmt.Errorf("replay: check %s: %w", at, err)
 	}

@@ -9,7 +9,10 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/eventguard/eventguard/check"
+	"github.com/eventguard/eventguard/rules"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -22,6 +25,9 @@ type prepared struct {
 	schema     *validate.Schema
 	id         string
 	deprecated bool
+	// deadLetter is the rule (onFailure DLQ) that diverts the record to
+	// the dead-letter topic; nil for a record produced to its topic.
+	deadLetter *rules.Result
 }
 
 // checkRecords admits and checks every record of req, filling resp's
@@ -48,7 +54,10 @@ func (p *Pipeline) checkRecords(ctx context.Context, req *Request, resp *Respons
 		var v check.Verdict
 		if rerr == nil {
 			start := time.Now()
-			in := check.ProduceInput{Topic: t, Value: r.Value, Doc: r.Doc, Type: r.Type, SchemaID: r.SchemaID, SchemaVersion: r.SchemaVersion, Feature: req.Feature}
+			in := check.ProduceInput{Topic: t, Value: r.Value, Doc: r.Doc, Type: r.Type, SchemaID: r.SchemaID, SchemaVersion: r.SchemaVersion, Feature: req.Feature, Key: r.Key}
+			if len(r.Headers) > 0 {
+				in.Headers = func() []kgo.RecordHeader { return kafkaHeaders(r.Headers) }
+			}
 			r.Doc = nil
 			var err error
 			v, err = p.o.Checker.Produce(vctx, &in, memo)
@@ -64,6 +73,12 @@ func (p *Pipeline) checkRecords(ctx context.Context, req *Request, resp *Respons
 			}
 			if !v.Passed() {
 				rerr = &RecordError{Kind: verdictKind(v.Code), Code: v.Code, Message: v.Message, Violations: v.Violations}
+				if c := v.CauseRule(); c != nil && v.Code == check.CodeRuleViolation {
+					rerr.Rule, rerr.Doc = c.Rule.Name, c.Rule.Doc
+				}
+			}
+			if len(v.Rules) > 0 {
+				p.rulesRan(req, i, &v, resp)
 			}
 		}
 		s := v.Schema
@@ -80,7 +95,11 @@ func (p *Pipeline) checkRecords(ctx context.Context, req *Request, resp *Respons
 			continue
 		}
 		res.EventID = id
-		valid = append(valid, prepared{index: i, schema: s, id: id, deprecated: v.Deprecation != nil})
+		pr := prepared{index: i, schema: s, id: id, deprecated: v.Deprecation != nil}
+		if v.Effect == rules.EffectDeadLetter {
+			pr.deadLetter = v.CauseRule()
+		}
+		valid = append(valid, pr)
 	}
 	if failed > 0 {
 		vspan.SetStatus(codes.Error, fmt.Sprintf("%d of %d records failed", failed, len(req.Records)))
@@ -118,4 +137,26 @@ func summarize(results []Result, failed, total int) *Error {
 		msg = fmt.Sprintf("%d of %d records failed; first, %s", failed, total, msg)
 	}
 	return &Error{Kind: kind, Code: code, Message: msg + "; nothing was produced"}
+}
+
+// rulesRan reports the rules that ran on record i to the Observer, and
+// adds a warning to the response for each warn-mode rule it broke.
+func (p *Pipeline) rulesRan(req *Request, i int, v *check.Verdict, resp *Response) {
+	s := v.Schema
+	for k := range v.Rules {
+		r := &v.Rules[k]
+		p.o.Observer.Rule(RuleEvent{Topic: req.Topic, Subject: s.Subject, Version: s.Version, Feature: req.Feature, Rule: r.Rule.Name, Rollout: r.Rollout.String(), Outcome: r.Outcome.String(), Effect: r.Effect.String()})
+		if r.Effect == rules.EffectWarn && len(resp.Warnings) < MaxWarnings {
+			resp.Warnings = append(resp.Warnings, Warning{Index: i, Rule: r.Rule.Name, Message: r.String()})
+		}
+	}
+}
+
+// kafkaHeaders converts a record's own headers for the rules.
+func kafkaHeaders(hs []Header) []kgo.RecordHeader {
+	out := make([]kgo.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return out
 }

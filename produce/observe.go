@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -17,8 +18,9 @@ type Event struct {
 	Topic, Subject, Feature string
 	SchemaID, Version       int
 	// Outcome is "accepted" (in Kafka), "rejected" (refused before
-	// producing) or "failed" (Kafka, the registry or eventguard itself
-	// could not take it).
+	// producing), "dead_lettered" (a contract rule with onFailure DLQ
+	// diverted it to the dead-letter topic) or "failed" (Kafka, the
+	// registry or eventguard itself could not take it).
 	Outcome string
 	// Code is the rejection or failure code (an error code, or
 	// ReasonBatchRejected); empty when accepted.
@@ -52,6 +54,18 @@ type Observer interface {
 	// acknowledged, with the time from the request's arrival in the
 	// pipeline to the last acknowledgement.
 	Acked(topic string, d time.Duration)
+	// Rule is called for every contract rule that ran on a record.
+	Rule(RuleEvent)
+}
+
+// RuleEvent is one contract rule's result on one produced record.
+type RuleEvent struct {
+	Topic, Subject, Feature string
+	Version                 int
+	// Rule is the rule's name; Rollout its eventguard.mode (observe, warn,
+	// enforce); Outcome pass, fail, error or skipped; Effect what it asked
+	// (none, warn, dead_letter, refuse).
+	Rule, Rollout, Outcome, Effect string
 }
 
 type nopObserver struct{}
@@ -59,6 +73,7 @@ type nopObserver struct{}
 func (nopObserver) Record(Event)                {}
 func (nopObserver) Validated([]time.Duration)   {}
 func (nopObserver) Acked(string, time.Duration) {}
+func (nopObserver) Rule(RuleEvent)              {}
 
 // refuse answers a request refused as a whole before any record was
 // checked: every record is reported to the Observer with the request's
@@ -133,8 +148,11 @@ func (p *Pipeline) observeSent(req *Request, valid []prepared, resp *Response) {
 	var evs []Event
 	for _, v := range valid {
 		ev := Event{Topic: req.Topic, Subject: v.schema.Subject, SchemaID: v.schema.ID, Version: v.schema.Version, Feature: req.Feature, Outcome: "accepted", Deprecated: v.deprecated}
-		if e := resp.Results[v.index].Err; e != nil {
-			ev.Outcome, ev.Code = "failed", e.Code
+		switch res := &resp.Results[v.index]; {
+		case res.Err != nil:
+			ev.Outcome, ev.Code = "failed", res.Err.Code
+		case res.DeadLettered != nil:
+			ev.Outcome, ev.Code = "dead_lettered", dlq.ReasonRuleViolation
 		}
 		evs = addEvent(evs, ev)
 	}

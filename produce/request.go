@@ -71,6 +71,31 @@ type RecordError struct {
 	Code       string               `json:"code"`
 	Message    string               `json:"message"`
 	Violations []validate.Violation `json:"violations,omitempty"`
+	// Rule and Doc name the contract rule that refused the record (code
+	// rule_violation) and what it means.
+	Rule string `json:"rule,omitempty"`
+	Doc  string `json:"doc,omitempty"`
+}
+
+// DeadLetter says where a record went that a contract rule with
+// onFailure DLQ diverted to the dead-letter topic instead of its topic.
+type DeadLetter struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Rule names the rule.
+	Rule string
+	// Message says why it failed.
+	Message string
+}
+
+// Warning is a contract rule in warn mode that a produced record broke:
+// the record was produced, and the producer is told.
+type Warning struct {
+	// Index is the record's index in the request.
+	Index int
+	// Rule is the rule's name; Message says what it found.
+	Rule, Message string
 }
 
 // Result is the outcome for one record, in request order.
@@ -84,6 +109,10 @@ type Result struct {
 	SchemaVersion int
 	EventID       string
 	Err           *RecordError
+	// DeadLettered is set when a contract rule diverted the record to the
+	// dead-letter topic (Produced stays false; Partition and Offset are
+	// the dead-letter copy's in DeadLettered).
+	DeadLettered *DeadLetter
 }
 
 // Response answers a Request. Err is set when the request failed as a
@@ -93,7 +122,14 @@ type Response struct {
 	Results      []Result
 	Err          *Error
 	Deprecations []check.Notice
+	// Warnings are the warn-mode rules the produced records broke, at
+	// most MaxWarnings.
+	Warnings []Warning
 }
+
+// MaxWarnings bounds Response.Warnings: past it, warnings are counted in
+// the metrics and the log but not repeated to the producer.
+const MaxWarnings = 20
 
 // addNotice adds n to the response's deprecation notices, once per subject
 // version.

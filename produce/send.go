@@ -38,7 +38,7 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			toSend = nil
 		}
 	}
-	recs := stamp(ctx, req, toSend)
+	recs := stamp(ctx, req, toSend, p.cfg.Instance)
 	sizes := make([]int, len(recs))
 	total := 0
 	for n := range recs {
@@ -61,6 +61,7 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 	for n, v := range toSend {
 		res := &resp.Results[v.index]
 		size := sizes[n]
+		dl := v.deadLetter
 		p.o.Producer.TryProduce(ctx, &recs[n], func(rec *kgo.Record, err error) {
 			p.buffered.release(1, size)
 			pd.mu.Lock()
@@ -68,10 +69,13 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			if pd.abandoned {
 				return
 			}
-			if err != nil {
-				k, code, msg := kafkaError(req.Topic, err)
+			switch {
+			case err != nil:
+				k, code, msg := kafkaError(rec.Topic, err)
 				res.Err = &RecordError{Kind: k, Code: code, Message: msg}
-			} else {
+			case dl != nil:
+				res.DeadLettered = &DeadLetter{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Rule: dl.Rule.Name, Message: dl.String()}
+			default:
 				res.Produced, res.Partition, res.Offset = true, rec.Partition, rec.Offset
 			}
 			pd.left--
@@ -94,7 +98,8 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 	case <-pd.done:
 		acked := true
 		for _, v := range valid {
-			acked = acked && resp.Results[v.index].Produced
+			r := &resp.Results[v.index]
+			acked = acked && (r.Produced || r.DeadLettered != nil)
 		}
 		if acked {
 			p.o.Observer.Acked(req.Topic, time.Since(start))
@@ -104,7 +109,7 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 		pd.abandoned = true
 		for _, v := range valid {
 			res := &resp.Results[v.index]
-			if !res.Produced && res.Err == nil {
+			if !res.Produced && res.DeadLettered == nil && res.Err == nil {
 				res.Err = &RecordError{Kind: KindTimeout, Code: CodeTimeout, Message: fmt.Sprintf("no acknowledgement from Kafka within %s; the record may or may not have been written", p.cfg.Limits.ProduceTimeout)}
 			}
 		}

@@ -3,9 +3,12 @@ package produce
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/eventguard/eventguard/config"
+	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/telemetry/span"
 	"github.com/eventguard/eventguard/validate"
@@ -18,7 +21,7 @@ import (
 // stamp builds the Kafka records of the valid records of req. The
 // request's records, their headers, event ids and framed values are carved
 // out of four allocations, not four per record.
-func stamp(ctx context.Context, req *Request, valid []prepared) []kgo.Record {
+func stamp(ctx context.Context, req *Request, valid []prepared, instance string) []kgo.Record {
 	// Headers shared by every record of the request.
 	var trace []kgo.RecordHeader
 	span.Propagator.Inject(ctx, kafka.HeaderCarrier{Headers: &trace})
@@ -63,6 +66,27 @@ func stamp(ctx context.Context, req *Request, valid []prepared) []kgo.Record {
 		rec := &recs[n]
 		rec.Topic, rec.Key, rec.Value = req.Topic, r.Key, value
 		rec.Headers = headers[first:len(headers):len(headers)]
+		if v.deadLetter != nil {
+			divert(rec, v, instance)
+		}
 	}
 	return recs
+}
+
+// divert turns a stamped record into its dead-letter copy: a contract rule
+// with onFailure DLQ keeps it out of its topic and in <topic>.dlq, as it
+// was stamped, with the eventguard.dlq.* headers (reason rule_violation,
+// the rule, partition and offset -1: it was never in its topic).
+func divert(rec *kgo.Record, v prepared, instance string) {
+	rec.Partition, rec.Offset, rec.Timestamp = -1, -1, time.Now()
+	out := dlq.Build(rec, config.DefaultDLQTopic(rec.Topic), &dlq.Info{
+		Reason:   dlq.ReasonRuleViolation,
+		Message:  v.deadLetter.String(),
+		Rule:     v.deadLetter.Rule.Name,
+		SchemaID: v.schema.ID,
+		Subject:  v.schema.Subject,
+		Version:  v.schema.Version,
+		Instance: instance,
+	})
+	*rec = *out
 }

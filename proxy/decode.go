@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/eventguard/eventguard/internal/jsonvalue"
+	"github.com/eventguard/eventguard/internal/quote"
 	"github.com/eventguard/eventguard/produce"
 )
 
@@ -140,7 +141,7 @@ func (d *reqDecoder) request() (*produce.Request, error) {
 			req.Partial = b
 			return err
 		default:
-			return d.fail(root, "has an unknown field %q (known: records, partial)", key)
+			return d.fail(root, "has an unknown field %s (known: records, partial)", quote.String(string(key)))
 		}
 	})
 	if err != nil {
@@ -272,7 +273,7 @@ func (d *reqDecoder) record(rec *produce.Record, idx int) error {
 			}
 		}
 		if f < 0 {
-			return d.fail(at, "has an unknown field %q (known: key, value, headers, id, type, schema_id, schema_version)", k)
+			return d.fail(at, "has an unknown field %s (known: key, value, headers, id, type, schema_id, schema_version)", quote.String(string(k)))
 		}
 		if seen&(1<<f) != 0 {
 			return d.fail(at, "has %q twice", recordFields[f])
@@ -347,7 +348,7 @@ func (d *reqDecoder) headers(rec *produce.Record, at where) error {
 		}
 		for _, h := range rec.Headers {
 			if h.Key == key {
-				return d.fail(at, "has header %q twice", key)
+				return d.fail(at, "has header %s twice", quote.String(key))
 			}
 		}
 		hat := at
@@ -394,7 +395,10 @@ func (d *reqDecoder) stringField(at where) (string, error) {
 	return d.str(at)
 }
 
-// count parses a non-negative integer that fits an int32.
+// count parses a positive integer that fits an int32: a schema id or
+// version. 0 (or -0) is refused, not taken as "not pinned": a client that
+// sends it explicitly has a bug (an unset variable), and pinning nothing
+// would quietly produce against the latest version.
 func (d *reqDecoder) count(at where) (int, error) {
 	start := d.i
 	for d.i < len(d.b) && (d.b[d.i] >= '0' && d.b[d.i] <= '9' || d.b[d.i] == '-') {
@@ -411,11 +415,15 @@ func (d *reqDecoder) count(at where) (int, error) {
 		if lit == "" {
 			return 0, d.fail(at, "must be a number")
 		}
-		return 0, d.fail(at, "must be a whole number up to 2147483647, got %s", lit)
+		return 0, d.fail(at, "must be a whole number up to 2147483647, got %s", quote.Cut(lit, quote.MaxBytes))
 	}
 	if n < 0 {
 		d.i = start
 		return 0, d.fail(at, "must be positive")
+	}
+	if n == 0 {
+		d.i = start
+		return 0, d.fail(at, "must be 1 or more, got %s (leave the field out for the subject's latest version)", lit)
 	}
 	return int(n), nil
 }
@@ -485,10 +493,6 @@ func (d *reqDecoder) str(at where) (string, error) {
 	return "", d.fail(at, "has an unterminated string")
 }
 
-// maxValueDepth is how deeply a record's value may nest for the skip; the
-// strict parse that follows has its own limit.
-const maxValueDepth = 256
-
 // skip moves the cursor past the JSON value at it. It checks only the
 // structure that finding the value's end needs: brackets that match, strings
 // that end, a non-empty scalar. Everything else (a missing colon, a bad
@@ -522,9 +526,13 @@ func (d *reqDecoder) skip(at where) error {
 		d.i = i
 		return nil
 	}
-	// A container: match brackets, skipping strings. open holds one bit
-	// per level, set for '{'.
-	var open [maxValueDepth / 64]uint64
+	// A container: match brackets, skipping strings, at any depth: a value
+	// nested too deeply is refused by the strict parse in the pipeline
+	// (malformed_json, too_deep) for its record alone. open holds one bit
+	// per level, set for '{': on the stack for 256 levels, grown beyond
+	// (by one word per 64 levels; the body limit bounds it).
+	var stack [4]uint64
+	open := stack[:]
 	depth := 0
 	for i := start; i < len(b); {
 		switch c := b[i]; c {
@@ -536,9 +544,8 @@ func (d *reqDecoder) skip(at where) error {
 			}
 			i = end
 		case '{', '[':
-			if depth == maxValueDepth {
-				d.i = i
-				return d.fail(at, "nests deeper than %d", maxValueDepth)
+			if depth/64 == len(open) {
+				open = append(open, 0)
 			}
 			if c == '{' {
 				open[depth/64] |= 1 << (depth % 64)

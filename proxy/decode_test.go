@@ -76,11 +76,40 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"{\"records\":[{\"value\":1,\"headers\":{\"h\":\"\xff\"}}]}", `records[0].headers.h is not valid UTF-8`},
 		{"{\"records\":[{\"value\":1,\"id\":\"a\xc3\"}]}", `records[0].id is not valid UTF-8`},
 		{`{"records":[{"value":1}]}}`, `has data after the JSON object`},
-		{`{"records":[{"value":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}]}`, "nests deeper than 256"},
+		// Brackets are matched at any depth to find the value's end.
+		{`{"records":[{"value":` + strings.Repeat("[", 300) + "}" + strings.Repeat("]", 299) + `}]}`, `has '}' where a bracket of the other kind is open`},
+		{`{"records":[{"value":` + strings.Repeat(`{"a":[`, 5000), "ends early"},
 	} {
 		_, msg := decodeRequest([]byte(c.body))
 		if !strings.Contains(msg, c.want) {
 			t.Errorf("%s:\n got %q\nwant it to contain %q", c.body, msg, c.want)
+		}
+	}
+}
+
+// TestDecodeDeepValue: a value nested deeper than anything the decoder
+// tracks on its stack is delimited by its brackets and handed to the
+// pipeline undecoded, which refuses it for its record alone; the records
+// after it are decoded (issue 10, item 2: above 256 levels the whole
+// request was refused).
+func TestDecodeDeepValue(t *testing.T) {
+	for _, deep := range []string{
+		strings.Repeat("[", 257) + strings.Repeat("]", 257),
+		strings.Repeat(`{"a":[`, 10000) + `"]}"` + strings.Repeat("]}", 10000),
+	} {
+		body := `{"records":[{"value":` + deep + `},{"value":{"b":1},"key":"k"}],"partial":true}`
+		req, msg := decodeRequest([]byte(body))
+		if msg != "" {
+			t.Fatalf("depth %d: %s", strings.Count(deep, "["), msg)
+		}
+		if len(req.Records) != 2 || string(req.Records[0].Value) != deep || req.Records[0].Doc != nil {
+			t.Fatalf("depth %d: record 0 not delimited as the whole value (%d records)", strings.Count(deep, "["), len(req.Records))
+		}
+		if r := req.Records[1]; r.Doc == nil || string(r.Key) != "k" || string(r.Value) != `{"b":1}` {
+			t.Errorf("record after the deep one: %+v", r)
+		}
+		if _, err := jsonvalue.Parse(req.Records[0].Value, jsonvalue.Limits{}); err == nil || err.(*jsonvalue.Error).Code != jsonvalue.CodeTooDeep {
+			t.Errorf("the pipeline's strict parse of the deep value: %v, want too_deep", err)
 		}
 	}
 }

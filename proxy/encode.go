@@ -12,7 +12,7 @@ import (
 // produce. It reports false when the answer is anything else (an error, a
 // failed record, a string that needs escaping), for writeJSON to write.
 func appendProduced(resp *produce.Response) ([]byte, bool) {
-	if resp.Err != nil || len(resp.Results) == 0 {
+	if resp.Err != nil || len(resp.Results) == 0 || len(resp.Warnings) > 0 {
 		return nil, false
 	}
 	b := make([]byte, 0, 16+len(resp.Results)*160)

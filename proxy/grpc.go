@@ -23,8 +23,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
-	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
+	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
 
@@ -115,11 +115,13 @@ func NewGRPC(p Producer, o GRPCOptions) *GRPC {
 	g.watchCtx, g.watchStop = context.WithCancel(context.Background())
 	gc := o.Config.GRPC
 	opts := []grpc.ServerOption{
+		// Messages that do not decode are INVALID_ARGUMENT (codec.go).
+		grpc.ForceServerCodecV2(newMessageCodec()),
 		grpc.MaxRecvMsgSize(gc.MaxRecvBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: gc.KeepaliveTime, Timeout: gc.KeepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: gc.KeepaliveMinTime, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(g.recoverUnary),
-		grpc.ChainStreamInterceptor(g.recoverStream),
+		grpc.ChainUnaryInterceptor(checkedUnary, g.recoverUnary),
+		grpc.ChainStreamInterceptor(checkedStreams, g.recoverStream),
 	}
 	g.srv = grpc.NewServer(append(opts, o.ServerOptions...)...)
 	eventguardv1.RegisterEventguardServer(g.srv, g)
@@ -259,13 +261,16 @@ func (w watchStream) Context() context.Context { return w.ctx }
 // Produce answers one produce request; see the service documentation in
 // api/eventguard/v1/eventguard.proto and docs/grpc.md.
 func (g *GRPC) Produce(ctx context.Context, in *eventguardv1.ProduceRequest) (*eventguardv1.ProduceResponse, error) {
-	ctx, feature := callContext(ctx)
+	ctx, feature, bad := callContext(ctx)
+	if bad != nil {
+		return nil, bad.Err()
+	}
 	req, bad := decodeProduce(in, feature)
 	if bad != nil {
 		return nil, bad.Err()
 	}
 	resp := g.p.Produce(ctx, req)
-	if md := g.deprecationMD(resp.Deprecations); md != nil {
+	if md := g.deprecationMD(resp); md != nil {
 		_ = grpc.SetTrailer(ctx, md)
 	}
 	out := encodeResponse(resp, in.GetRequestId())
@@ -277,15 +282,20 @@ func (g *GRPC) Produce(ctx context.Context, in *eventguardv1.ProduceRequest) (*e
 
 // callContext continues the caller's W3C trace context from the incoming
 // metadata, exactly as the HTTP ingress does from the request headers, and
-// returns the eventguard-feature metadata value.
-func callContext(ctx context.Context) (context.Context, string) {
+// returns the eventguard-feature metadata value; sent more than once, it is
+// an InvalidArgument status (a list of features, not the first of them).
+func callContext(ctx context.Context) (context.Context, string, *status.Status) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	ctx = span.Propagator.Extract(ctx, span.MetadataCarrier(md))
 	feature := ""
-	if v := md.Get(FeatureMetadata); len(v) > 0 {
+	switch v := md.Get(FeatureMetadata); len(v) {
+	case 0:
+	case 1:
 		feature = v[0]
+	default:
+		return ctx, "", badField(produce.CodeInvalidFeature, "feature", fmt.Sprintf("metadata %s is sent %d times; name one producing feature", FeatureMetadata, len(v)))
 	}
-	return ctx, feature
+	return ctx, feature, nil
 }
 
 // streamCall is one ProduceStream request on its way through the pipeline.
@@ -301,7 +311,10 @@ type streamCall struct {
 // between Recv and Send at once: while at the bound it does not read, so
 // gRPC flow control pushes back on the client.
 func (g *GRPC) ProduceStream(stream eventguardv1.Eventguard_ProduceStreamServer) error {
-	ctx, feature := callContext(stream.Context())
+	ctx, feature, bad := callContext(stream.Context())
+	if bad != nil {
+		return bad.Err()
+	}
 	// Workers run under wctx: when the handler returns, they are cancelled
 	// and waited for. ended (under mu) stops the reader from starting a
 	// worker once the handler is on its way out.
@@ -483,7 +496,7 @@ func (g *GRPC) produceOne(ctx context.Context, in *eventguardv1.ProduceRequest, 
 	if resp.Err != nil {
 		out.Error = streamError(resp.Err)
 	}
-	return out, g.deprecationMD(resp.Deprecations)
+	return out, g.deprecationMD(resp)
 }
 
 // recoverUnary turns a handler panic into codes.Internal and counts it.
@@ -513,18 +526,31 @@ func (g *GRPC) panicked(method string, v any) error {
 	return status.Error(codes.Internal, "eventguard failed on this request (a bug; it was logged)")
 }
 
-// deprecationMD renders the deprecation notices as trailers with the same
-// names and values as the HTTP ingress's headers (lower-cased, as gRPC
-// metadata keys are): deprecation, sunset, link, eventguard-deprecated.
-func (g *GRPC) deprecationMD(ns []check.Notice) metadata.MD {
-	if len(ns) == 0 {
+// deprecationMD renders the deprecation notices and the rule warnings as
+// trailers with the same names and values as the HTTP ingress's headers
+// (lower-cased, as gRPC metadata keys are): deprecation, sunset, link,
+// eventguard-deprecated, warning.
+func (g *GRPC) deprecationMD(resp *produce.Response) metadata.MD {
+	if len(resp.Deprecations) == 0 && len(resp.Warnings) == 0 && !anyDeadLettered(resp) {
 		return nil
 	}
 	hdr := make(map[string][]string)
-	(&HTTP{registryURL: g.cfg.Registry.URL}).deprecationHeaders(hdr, ns)
+	(&HTTP{registryURL: g.cfg.Registry.URL}).deprecationHeaders(hdr, resp.Deprecations)
+	warningHeaders(hdr, resp)
 	md := metadata.MD{}
 	for k, vs := range hdr {
 		md[strings.ToLower(k)] = vs
 	}
 	return md
+}
+
+// anyDeadLettered reports whether a contract rule diverted a record of
+// resp to the dead-letter topic.
+func anyDeadLettered(resp *produce.Response) bool {
+	for i := range resp.Results {
+		if resp.Results[i].DeadLettered != nil {
+			return true
+		}
+	}
+	return false
 }

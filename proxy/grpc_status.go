@@ -20,11 +20,14 @@ import (
 const ErrorDomain = "eventguard"
 
 // MaxStatusDetailsBytes bounds the encoded google.rpc.Status of a failed
-// call. It travels in the grpc-status-details-bin trailer, and common
-// clients refuse metadata over 8 KiB (grpc-java, gRPC C core): past this
-// bound the ProduceResponse detail is left out first, then field
-// violations from the end; ErrorInfo metadata says what was left out.
-// ProduceStream responses carry every result in the message body instead.
+// call, message and details together. It travels in the
+// grpc-status-details-bin trailer (the message in grpc-message too), and
+// common clients refuse metadata over 8 KiB (grpc-java, gRPC C core). The
+// message is cut at 1 KiB and each field violation's field and
+// description at 256 and 512 bytes (marked "… (N bytes)"); past the bound
+// the ProduceResponse detail is left out first, then field violations from
+// the end; ErrorInfo metadata says what was left out. ProduceStream
+// responses carry every result in the message body instead.
 const MaxStatusDetailsBytes = 4096
 
 // kindCode is the gRPC status code for a failure kind. A client mistake is
@@ -80,6 +83,7 @@ func decodeProduce(in *eventguardv1.ProduceRequest, feature string) (*produce.Re
 
 // badField is an InvalidArgument status with one field violation.
 func badField(code, field, msg string) *status.Status {
+	msg, field = bounded(msg, maxStatusMessageBytes), bounded(field, maxViolationFieldBytes)
 	st, err := status.New(codes.InvalidArgument, msg).WithDetails(
 		errorInfo(code),
 		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: msg, Reason: reason(code)}}},
@@ -114,8 +118,11 @@ func encodeResponse(resp *produce.Response, requestID string) *eventguardv1.Prod
 		if res.Produced {
 			r.Partition, r.Offset = res.Partition, res.Offset
 		}
+		if d := res.DeadLettered; d != nil {
+			r.DeadLettered = &eventguardv1.DeadLettered{Topic: d.Topic, Partition: d.Partition, Offset: d.Offset, Rule: d.Rule, Message: d.Message}
+		}
 		if e := res.Err; e != nil {
-			re := &eventguardv1.RecordError{Code: e.Code, Message: e.Message}
+			re := &eventguardv1.RecordError{Code: e.Code, Message: e.Message, Rule: e.Rule, Doc: e.Doc}
 			if len(e.Violations) > 0 {
 				re.Violations = make([]*eventguardv1.Violation, len(e.Violations))
 				for j, v := range e.Violations {
@@ -125,6 +132,11 @@ func encodeResponse(resp *produce.Response, requestID string) *eventguardv1.Prod
 			r.Error = re
 		}
 		out.Results[i] = r
+	}
+	for _, w := range resp.Warnings {
+		if w.Index >= 0 && w.Index < len(out.Results) {
+			out.Results[w.Index].Warnings = append(out.Results[w.Index].Warnings, w.Message)
+		}
 	}
 	for _, n := range resp.Deprecations {
 		d := &eventguardv1.DeprecationNotice{Subject: n.Subject, Version: uint32(n.Version), Owner: n.Owner, SunsetPassed: n.Sunsetted}
@@ -144,7 +156,7 @@ func encodeResponse(resp *produce.Response, requestID string) *eventguardv1.Prod
 
 // streamError renders a request-level failure for a ProduceStream response.
 func streamError(e *produce.Error) *eventguardv1.Error {
-	out := &eventguardv1.Error{StatusCode: int32(kindCode(e.Kind)), Code: e.Code, Message: e.Message}
+	out := &eventguardv1.Error{StatusCode: int32(kindCode(e.Kind)), Code: e.Code, Message: bounded(e.Message, maxStatusMessageBytes)}
 	if e.RetryAfter > 0 {
 		out.RetryDelay = durationpb.New(e.RetryAfter)
 	}
@@ -170,11 +182,13 @@ func statusError(st *status.Status) *eventguardv1.Error {
 // schema violation, field "records[i].value" followed by the violation's
 // JSON pointer, or the offending field for other record errors),
 // google.rpc.RetryInfo (when a retry may succeed) and the ProduceResponse
-// itself with every per-record result, all within MaxStatusDetailsBytes.
+// itself with every per-record result, all within MaxStatusDetailsBytes
+// whatever the pipeline's messages hold.
 func responseStatus(resp *produce.Response, out *eventguardv1.ProduceResponse) *status.Status {
 	e := resp.Err
 	code := kindCode(e.Kind)
 	out.Error = streamError(e)
+	msg := out.Error.Message // bounded
 	info := errorInfo(e.Code)
 	var bad *errdetails.BadRequest
 	if code == codes.InvalidArgument {
@@ -197,9 +211,9 @@ func responseStatus(resp *produce.Response, out *eventguardv1.ProduceResponse) *
 		if withResults {
 			details = append(details, out)
 		}
-		st, err := status.New(code, e.Message).WithDetails(details...)
+		st, err := status.New(code, msg).WithDetails(details...)
 		if err != nil {
-			return status.New(code, e.Message)
+			return status.New(code, msg)
 		}
 		return st
 	}
@@ -210,7 +224,7 @@ func responseStatus(resp *produce.Response, out *eventguardv1.ProduceResponse) *
 	if withResults {
 		withResults = false
 		info.Metadata["results"] = "omitted (over the status size bound); ProduceStream responses carry every result"
-		if st = build(); proto.Size(st.Proto()) <= MaxStatusDetailsBytes || bad == nil {
+		if st = build(); proto.Size(st.Proto()) <= MaxStatusDetailsBytes {
 			return st
 		}
 	}
@@ -232,6 +246,15 @@ func responseStatus(resp *produce.Response, out *eventguardv1.ProduceResponse) *
 		info.Metadata["field_violations"] = fmt.Sprintf("first %d of %d", n, len(all))
 		st = build()
 	}
+	if proto.Size(st.Proto()) > MaxStatusDetailsBytes {
+		// Cannot happen with the bounds above; the last line of defence
+		// should a detail grow: the code, the message and ErrorInfo.
+		if bad != nil {
+			info.Metadata["field_violations"] = "omitted (over the status size bound)"
+		}
+		bad, retry = nil, nil
+		st = build()
+	}
 	return st
 }
 
@@ -242,7 +265,11 @@ func responseStatus(resp *produce.Response, out *eventguardv1.ProduceResponse) *
 func badRequest(e *produce.Error, results []produce.Result) *errdetails.BadRequest {
 	bad := &errdetails.BadRequest{}
 	add := func(field, code, desc string) {
-		bad.FieldViolations = append(bad.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: field, Description: desc, Reason: reason(code)})
+		bad.FieldViolations = append(bad.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field:       bounded(field, maxViolationFieldBytes),
+			Description: bounded(desc, maxViolationDescBytes),
+			Reason:      reason(code),
+		})
 	}
 	for i := range results {
 		re := results[i].Err

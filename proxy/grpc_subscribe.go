@@ -20,6 +20,7 @@ import (
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/consume"
+	"github.com/eventguard/eventguard/internal/quote"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
@@ -304,9 +305,9 @@ func (g *GRPC) Subscribe(stream eventguardv1.Eventguard_SubscribeServer) error {
 	case h.isClosed():
 		return status.Error(codes.Unavailable, "eventguard is shutting down; subscribe against the next instance")
 	case !known:
-		return status.Errorf(codes.NotFound, "subscription %q is not configured (subscriptions[].name)", name)
+		return status.Errorf(codes.NotFound, "subscription %s is not configured (subscriptions[].name)", quote.String(name))
 	case !grpcSub:
-		return status.Errorf(codes.FailedPrecondition, "subscription %q delivers over HTTP (deliver.url); set deliver.grpc: true to receive it over Subscribe", name)
+		return status.Errorf(codes.FailedPrecondition, "subscription %s delivers over HTTP (deliver.url); set deliver.grpc: true to receive it over Subscribe", quote.String(name))
 	}
 	sub := h.subs[name]
 	ss := &subStream{out: make(chan *eventguardv1.Delivery), done: make(chan struct{}), waiting: map[uint64]chan error{}}
@@ -337,7 +338,8 @@ func (g *GRPC) Subscribe(stream eventguardv1.Eventguard_SubscribeServer) error {
 				}
 			case *eventguardv1.SubscribeRequest_Nack:
 				n := k.Nack
-				why := n.GetReason()
+				// The reason travels in the dead-letter headers and logs.
+				why := bounded(n.GetReason(), maxStatusMessageBytes)
 				if why == "" {
 					why = "no reason given"
 				}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -18,12 +19,17 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/eventguard/eventguard/check"
+	"github.com/eventguard/eventguard/internal/quote"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
 
 // FeatureHeader names the producing feature on an HTTP request.
 const FeatureHeader = "Eventguard-Feature"
+
+// CodeRequestTimeout answers (408) a request whose body did not arrive
+// within the server's read timeout (listen.read_timeout).
+const CodeRequestTimeout = "request_timeout"
 
 // Producer is the pipeline the transports call; *produce.Pipeline implements it.
 type Producer interface {
@@ -55,10 +61,10 @@ func (h *HTTP) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/topics/{topic}/records", h.produce)
 	mux.HandleFunc("/v1/topics/{topic}/records", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", r.Method))
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", quote.Cut(r.Method, quote.MaxBytes)))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no_route", fmt.Sprintf("no route for %s %s; produce with POST /v1/topics/{topic}/records", r.Method, r.URL.Path))
+		writeError(w, http.StatusNotFound, "no_route", fmt.Sprintf("no route for %s %s; produce with POST /v1/topics/{topic}/records", quote.Cut(r.Method, quote.MaxBytes), quote.Cut(r.URL.Path, quote.MaxBytes)))
 	})
 	return h.recoverer(mux)
 }
@@ -95,6 +101,19 @@ type wireResult struct {
 	SchemaVersion int                  `json:"schema_version,omitempty"`
 	EventID       string               `json:"event_id,omitempty"`
 	Error         *produce.RecordError `json:"error,omitempty"`
+	// DeadLettered is where a contract rule (onFailure DLQ) sent the
+	// record instead of its topic.
+	DeadLettered *wireDeadLetter `json:"dead_lettered,omitempty"`
+	// Warnings are the warn-mode rules the record broke (it was produced).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+type wireDeadLetter struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+	Rule      string `json:"rule"`
+	Message   string `json:"message"`
 }
 
 type wireResponse struct {
@@ -103,8 +122,18 @@ type wireResponse struct {
 }
 
 func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
-		writeError(w, http.StatusUnsupportedMediaType, produce.CodeUnsupportedMedia, fmt.Sprintf("Content-Type is %q; send application/json", ct))
+	if cts := r.Header.Values("Content-Type"); len(cts) > 1 || !isJSON(r.Header.Get("Content-Type")) {
+		msg := fmt.Sprintf("Content-Type is %s; send application/json", quote.String(r.Header.Get("Content-Type")))
+		if len(cts) > 1 {
+			msg = fmt.Sprintf("Content-Type is sent %d times; send it once, as application/json", len(cts))
+		}
+		writeError(w, http.StatusUnsupportedMediaType, produce.CodeUnsupportedMedia, msg)
+		return
+	}
+	// Sent twice, the feature header means a list (RFC 9110: "a, b"), not
+	// the first of them.
+	if fs := r.Header.Values(FeatureHeader); len(fs) > 1 {
+		writeError(w, http.StatusBadRequest, produce.CodeInvalidFeature, fmt.Sprintf("%s is sent %d times; name one producing feature", FeatureHeader, len(fs)))
 		return
 	}
 	body, release, err := readBody(w, r, h.maxBody)
@@ -113,6 +142,11 @@ func (h *HTTP) produce(w http.ResponseWriter, r *http.Request) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, http.StatusRequestEntityTooLarge, produce.CodeBodyTooLarge, fmt.Sprintf("request body is over %d bytes (limits.max_body_bytes)", h.maxBody))
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// listen.read_timeout passed before the body was read.
+			writeError(w, http.StatusRequestTimeout, CodeRequestTimeout, "the request body did not arrive within listen.read_timeout")
 			return
 		}
 		writeError(w, http.StatusBadRequest, produce.CodeMalformedRequest, "reading the request body: "+err.Error())
@@ -152,6 +186,7 @@ func sortHeaders(hs []produce.Header) {
 func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *produce.Response) {
 	hdr := w.Header()
 	h.deprecationHeaders(hdr, resp.Deprecations)
+	warningHeaders(hdr, resp)
 	if b, ok := appendProduced(resp); ok {
 		writeBody(w, http.StatusOK, b)
 		return
@@ -168,7 +203,15 @@ func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *
 			anyFailed = true
 			wr.Error = e
 		}
+		if d := res.DeadLettered; d != nil {
+			wr.DeadLettered = &wireDeadLetter{Topic: d.Topic, Partition: d.Partition, Offset: d.Offset, Rule: d.Rule, Message: d.Message}
+		}
 		out.Results[i] = wr
+	}
+	for _, w := range resp.Warnings {
+		if w.Index >= 0 && w.Index < len(out.Results) {
+			out.Results[w.Index].Warnings = append(out.Results[w.Index].Warnings, w.Message)
+		}
 	}
 	status := http.StatusOK
 	if e := resp.Err; e != nil {
@@ -181,6 +224,41 @@ func (h *HTTP) writeResponse(w http.ResponseWriter, req *produce.Request, resp *
 		status = http.StatusMultiStatus
 	}
 	writeJSON(w, status, &out)
+}
+
+// warningHeaders tells the producer about warn-mode rules its records broke
+// and records a DLQ rule diverted: one RFC 9111 Warning header (code 299,
+// "miscellaneous persistent warning") each, at most produce.MaxWarnings.
+func warningHeaders(hdr http.Header, resp *produce.Response) {
+	n := 0
+	for _, w := range resp.Warnings {
+		hdr.Add("Warning", warningValue(fmt.Sprintf("record %d: %s", w.Index, w.Message)))
+		n++
+	}
+	for i := range resp.Results {
+		if d := resp.Results[i].DeadLettered; d != nil && n < produce.MaxWarnings {
+			hdr.Add("Warning", warningValue(fmt.Sprintf("record %d: dead-lettered to %s by rule %q", i, d.Topic, d.Rule)))
+			n++
+		}
+	}
+}
+
+// warningValue renders text as a Warning header value: 299, the agent,
+// and the text as a quoted string (control characters left out).
+func warningValue(text string) string {
+	b := make([]byte, 0, len(text)+24)
+	b = append(b, `299 eventguard "`...)
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
 }
 
 // deprecationHeaders sets RFC 9745 Deprecation, RFC 8594 Sunset and a Link

@@ -71,6 +71,8 @@ type Metrics struct {
 	inflight      *prometheus.GaugeVec
 	requests      *prometheus.CounterVec
 	dlqWrites     *prometheus.CounterVec
+	ruleEvals     *prometheus.CounterVec
+	rules         *bounded
 	deliveryTime  *prometheus.HistogramVec
 	buildInfo     *prometheus.GaugeVec
 	topics        *bounded
@@ -110,6 +112,7 @@ const (
 	MetricIngressRequests  = "eventguard_ingress_requests_total"
 	MetricBuffered         = "eventguard_produce_buffered_records"
 	MetricDLQWrites        = "eventguard_dlq_writes_total"
+	MetricRuleEvaluations  = "eventguard_rule_evaluations_total"
 	MetricPanics           = "eventguard_recovered_panics_total"
 	MetricBuildInfo        = "eventguard_build_info"
 )
@@ -163,6 +166,10 @@ func NewMetrics(reg prometheus.Registerer, o MetricsOptions) (*Metrics, error) {
 			Name: MetricDLQWrites,
 			Help: "Dead-letter records acknowledged by the broker, by DLQ topic, consumer group and reason.",
 		}, []string{"topic", "group", "reason"}),
+		ruleEvals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: MetricRuleEvaluations,
+			Help: "Contract rule evaluations by direction (produce, consume), subject, schema version, rule, mode (observe, warn, enforce), outcome (pass, fail, error, skipped), producing feature and consumer group: when a rule's failures drop to zero for every feature, it is safe to enforce.",
+		}, []string{"direction", "subject", "version", "rule", "mode", "outcome", "feature", "group"}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: MetricBuildInfo,
 			Help: "Always 1; the labels say which eventguard build is running.",
@@ -170,13 +177,14 @@ func NewMetrics(reg prometheus.Registerer, o MetricsOptions) (*Metrics, error) {
 		topics:       newBounded(o.Topics, o.MaxValues),
 		subjects:     newBounded(nil, o.MaxValues),
 		features:     newBounded(o.Features, o.MaxValues),
+		rules:        newBounded(nil, o.MaxValues),
 		groups:       map[string]bool{},
 		panicSources: map[string]bool{},
 	}
 	for _, g := range o.Groups {
 		m.groups[g] = true
 	}
-	for _, c := range []prometheus.Collector{m.records, m.deprecated, m.validation, m.produceTime, m.lag, m.deliveryTime, m.lookups, m.inflight, m.requests, m.dlqWrites, m.buildInfo} {
+	for _, c := range []prometheus.Collector{m.records, m.deprecated, m.validation, m.produceTime, m.lag, m.deliveryTime, m.lookups, m.inflight, m.requests, m.dlqWrites, m.ruleEvals, m.buildInfo} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -260,6 +268,34 @@ func (m *Metrics) Record(l RecordLabels, outcome, reason string, n int) {
 			m.countersSize.Add(1)
 		}
 	}
+}
+
+// RuleEvaluated counts one contract rule's evaluation on one record of a
+// resolved schema (l.Subject set). rule names are learned up to the label
+// bound like subjects; mode and outcome are the rules package's words.
+func (m *Metrics) RuleEvaluated(l RecordLabels, rule, mode, outcome string) {
+	if m == nil || l.Subject == "" {
+		return
+	}
+	k := ruleKey{l, rule, mode, outcome}
+	if c, ok := m.counters.Load(k); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	_, s, v, f, g := m.labels(l)
+	c := m.ruleEvals.WithLabelValues(l.Direction, s, v, m.rules.value(rule, true), mode, outcome, f, g)
+	c.Inc()
+	if m.countersSize.Load() < maxCachedCounters {
+		if _, loaded := m.counters.LoadOrStore(k, c); !loaded {
+			m.countersSize.Add(1)
+		}
+	}
+}
+
+// ruleKey caches a rule evaluation counter by its raw facts.
+type ruleKey struct {
+	l                   RecordLabels
+	rule, mode, outcome string
 }
 
 // Deprecated counts n records of a deprecated schema version.

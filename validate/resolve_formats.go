@@ -31,7 +31,7 @@ func (r *Resolver) compileOther(ctx context.Context, id int, sch sr.Schema) (*Sc
 	if err := r.collectRefs(ctx, sch.References, map[versionKey]bool{}, &refs, 0); err != nil {
 		return nil, fmt.Errorf("schema id %d: %w", id, err)
 	}
-	s := &Schema{ID: id, Metadata: sch.SchemaMetadata, format: sch.Type, limits: r.opts.Limits}
+	s := &Schema{ID: id, Metadata: sch.SchemaMetadata, RuleSet: sch.SchemaRuleSet, format: sch.Type, limits: r.opts.Limits}
 	switch sch.Type {
 	case sr.TypeAvro:
 		texts := make([]string, len(refs))

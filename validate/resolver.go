@@ -109,9 +109,12 @@ type Resolver struct {
 	bySubjectID map[subjectID]*Schema
 	// usages are the registrations of an id, as the registry listed them
 	// when ByID loaded it.
-	usages   map[int][]SubjectVersion
-	latest   map[string]*latestEntry
-	notFound map[string]time.Time
+	usages map[int][]SubjectVersion
+	// regsAsked is when each id's registrations were last listed
+	// (RefreshRegistrations), at most maxRegistrationStamps.
+	regsAsked map[int]time.Time
+	latest    map[string]*latestEntry
+	notFound  map[string]time.Time
 
 	flight singleflight.Group
 	// compileMu guards compiles: a jsonschema Compiler is not safe for
@@ -154,7 +157,10 @@ func (r *Resolver) observe(kind, outcome string) {
 
 // ByID returns the schema with the given global id, labelled with the subject
 // and version of its first registration, or of its registration under
-// preferSubject when there is one (pass "" for no preference).
+// preferSubject when there is one (pass "" for no preference). When
+// preferSubject is not among the id's cached registrations, the registry is
+// asked again (RefreshRegistrations), since an identical schema registered
+// under another subject later gets the same id.
 func (r *Resolver) ByID(ctx context.Context, id int, preferSubject string) (*Schema, error) {
 	r.mu.RLock()
 	s, ok := r.byID[id]
@@ -171,16 +177,26 @@ func (r *Resolver) ByID(ctx context.Context, id int, preferSubject string) (*Sch
 	}
 	if preferSubject != "" && s.Subject != preferSubject {
 		r.mu.RLock()
-		if l, ok := r.bySubjectID[subjectID{preferSubject, id}]; ok {
+		l, ok := r.bySubjectID[subjectID{preferSubject, id}]
+		r.mu.RUnlock()
+		if !ok {
+			// Registered under preferSubject after the id was cached?
+			var err error
+			if l, err = r.preferredRegistration(ctx, id, preferSubject); err != nil {
+				r.observe("id", "error")
+				return nil, fmt.Errorf("resolve schema id %d under subject %q: %w", id, preferSubject, err)
+			}
+		}
+		if l != nil {
 			s = l
 		}
-		r.mu.RUnlock()
 	}
 	return s, nil
 }
 
 // Registrations returns the subject versions schema id is registered
-// under, as the registry listed them when ByID loaded the id; nil when
+// under, as the registry listed them when ByID loaded the id (or when
+// RefreshRegistrations last asked); nil when
 // ByID has not (or loaded it from a subject version while the registry was
 // down). The slice must not be changed.
 func (r *Resolver) Registrations(id int) []SubjectVersion {
@@ -284,6 +300,13 @@ func (r *Resolver) loadVersion(ctx context.Context, subject string, version int)
 			return nil, err
 		}
 		s := base.at(ss.Subject, ss.Version)
+		if ss.Schema.SchemaRuleSet != s.RuleSet || ss.Schema.SchemaMetadata != s.Metadata {
+			// The registration's own metadata and rules: a registry may
+			// give one id to the same schema registered with other ones.
+			c := *s
+			c.Metadata, c.RuleSet = ss.Schema.SchemaMetadata, ss.Schema.SchemaRuleSet
+			s = &c
+		}
 		r.mu.Lock()
 		r.byVer[versionKey{ss.Subject, ss.Version}] = s
 		if _, ok := r.bySubjectID[subjectID{ss.Subject, ss.ID}]; !ok {
@@ -360,6 +383,7 @@ func (r *Resolver) loadID(ctx context.Context, id int) (*Schema, error) {
 		}
 		r.byID[id] = labelled
 		r.usages[id] = regs
+		r.stampRegistrations(id, r.opts.Now())
 		return labelled, nil
 	})
 	if err != nil {
@@ -412,7 +436,7 @@ func (r *Resolver) compiled(ctx context.Context, id int, sch sr.Schema) (*Schema
 		if err != nil {
 			return nil, err
 		}
-		s = &Schema{ID: id, Metadata: sch.SchemaMetadata, format: sr.TypeJSON, compiled: c, limits: r.opts.Limits}
+		s = &Schema{ID: id, Metadata: sch.SchemaMetadata, RuleSet: sch.SchemaRuleSet, format: sr.TypeJSON, compiled: c, limits: r.opts.Limits}
 		if !r.opts.ReferenceOnly {
 			// The fast engine is built from the compiled schema itself, so
 			// it sees exactly what the reference sees (drafts, references,
@@ -476,6 +500,9 @@ func (r *Resolver) compile(ctx context.Context, id int, sch sr.Schema) (*jsonsch
 	compiled, err := c.Compile(mainURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: schema id %d does not compile: %v", ErrBadSchema, id, err)
+	}
+	if loop := refCycle(compiled); loop != "" {
+		return nil, fmt.Errorf("%w: schema id %d has a reference cycle that applies to the same value and never ends: %s", ErrBadSchema, id, loop)
 	}
 	return compiled, nil
 }

@@ -31,6 +31,10 @@ type Schema struct {
 	Version int
 	// Metadata is the registry's schema metadata, if any.
 	Metadata *sr.SchemaMetadata
+	// RuleSet is the registry's ruleSet of the schema (its domain rules
+	// are run by package check), if any. Registries that drop ruleSets
+	// (Apicurio) leave it nil.
+	RuleSet *sr.SchemaRuleSet
 
 	// format is the schema's type; compiled and fast are set for JSON
 	// Schema, avro for Avro, proto for Protobuf.
@@ -76,6 +80,17 @@ func (s *Schema) Validate(value []byte) *Failure {
 	}
 	if s.format != sr.TypeJSON {
 		return s.validateOther(doc, value)
+	}
+	return s.ValidateDoc(doc)
+}
+
+// ParseAndValidate decodes value (JSON text, without the wire-format
+// header) into doc with the schema's limits and validates it, as Validate
+// does, leaving the decoded value in doc for whatever reads it next (the
+// contract's rules).
+func (s *Schema) ParseAndValidate(value []byte, doc *jsonvalue.Doc) *Failure {
+	if err := doc.Parse(value, s.limits); err != nil {
+		return Malformed(err)
 	}
 	return s.ValidateDoc(doc)
 }

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/validate"
@@ -13,12 +17,41 @@ import (
 
 func cmdContracts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: eventguard contracts check|register [--registry URL] [DIR]")
+		fmt.Fprintln(stderr, "usage: eventguard contracts check|register|compat|retire [flags] [DIR]")
 		return exitCode(2)
+	}
+	switch args[0] {
+	case "compat":
+		return cmdContractsCompat(ctx, args[1:], stdout, stderr)
+	case "retire":
+		return cmdContractsRetire(ctx, args[1:], stdout, stderr)
+	}
+	var synopsis, about, registryUsage string
+	switch args[0] {
+	case "check":
+		synopsis = "eventguard contracts check [--registry URL] [DIR]"
+		about = "Check every golden payload of a contracts folder (default: the example contracts): valid/ must pass, invalid/ must fail, each must be JSON."
+		registryUsage = "schema registry URL: check the golden payloads against the schemas registered there (by subject and folder version) instead of the folder's own schemas"
+	case "register":
+		synopsis = "eventguard contracts register --registry URL [--allow-breaking] [--level LEVEL] [DIR]"
+		about = "Register a contracts folder with a schema registry: every subject's versions in order, referenced subjects first, each subject's compatibility (subject.yaml) set first. The versions the registry does not hold yet are checked first as `contracts compat --registry` checks them; breaking ones are refused unless --allow-breaking."
+		registryUsage = "schema registry URL to register the folder with (required)"
+	default:
+		return fmt.Errorf("unknown contracts command %q (want check, register, compat or retire)", args[0])
 	}
 	fs := flag.NewFlagSet("contracts "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	registry := fs.String("registry", "", "schema registry URL (check: validate against what is registered there instead of the folder's own schemas)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s\n\n%s\n\n", synopsis, about)
+		fs.PrintDefaults()
+	}
+	registry := fs.String("registry", "", registryUsage)
+	var allowBreaking *bool
+	var cf *compatFlags
+	if args[0] == "register" {
+		allowBreaking = fs.Bool("allow-breaking", false, "register versions the compatibility check finds breaking")
+		cf = addCompatFlags(fs)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -62,6 +95,10 @@ func cmdContracts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			case o.Failure != nil:
 				detail = o.Failure.Message
 			}
+			if o.Schema {
+				fmt.Fprintf(stdout, "%s %s %s\n", status, o.File, detail)
+				continue
+			}
 			fmt.Fprintf(stdout, "%s %s (want %s) %s\n", status, o.File, want, detail)
 		}
 		fmt.Fprintf(stdout, "%d passed, %d failed\n", len(outcomes)-failed, failed)
@@ -77,6 +114,21 @@ func cmdContracts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
+		// The same check as contracts compat --registry, first.
+		run, err := checkFolder(ctx, set, dir, cl, cf)
+		if err != nil {
+			return err
+		}
+		if run.breaking() {
+			if err := writeCompatText(stdout, run); err != nil {
+				return err
+			}
+			if !*allowBreaking {
+				fmt.Fprintln(stderr, "eventguard: nothing registered: the folder has breaking versions (see above); --allow-breaking registers them anyway")
+				return exitCode(1)
+			}
+			fmt.Fprintln(stderr, "eventguard: registering breaking versions (--allow-breaking)")
+		}
 		regs, err := set.Register(ctx, cl)
 		for _, r := range regs {
 			note := ""
@@ -85,9 +137,14 @@ func cmdContracts(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 			fmt.Fprintf(stdout, "%s version %d id %d%s\n", r.Subject, r.Version, r.ID, note)
 		}
+		var re *sr.ResponseError
+		if errors.As(err, &re) && re.StatusCode == http.StatusConflict {
+			fmt.Fprintf(stderr, "eventguard: %v\neventguard: the registry refused it as incompatible with the subject's level (HTTP 409, error code %d)\n", err, re.ErrorCode)
+			return exitCode(1)
+		}
 		return err
 	default:
-		return fmt.Errorf("unknown contracts command %q (want check or register)", args[0])
+		return fmt.Errorf("unknown contracts command %q (want check, register, compat or retire)", args[0])
 	}
 }
 

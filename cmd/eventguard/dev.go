@@ -24,8 +24,13 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	registry := fs.String("registry", "", "use this schema registry URL instead of the embedded one")
 	cfgPath := fs.String("config", "", "config file adding topics, subscriptions and deprecations to the dev defaults")
 	contractsDir := fs.String("contracts", "", "contracts folder to register (default: the embedded examples/contracts)")
-	kafkaPort := fs.Int("kafka-port", 9092, "port of the embedded Kafka on 127.0.0.1")
-	registryAddr := fs.String("registry-addr", "127.0.0.1:8081", "listen address of the embedded registry")
+	kafkaPort := fs.Int("kafka-port", 9092, "port of the embedded Kafka on 127.0.0.1 (0: any free port)")
+	registryAddr := fs.String("registry-addr", "127.0.0.1:8081", "listen address of the embedded registry (port 0: any free port)")
+	listen := map[string]*string{
+		"http":  fs.String("http", "127.0.0.1:8080", `HTTP ingress address, or "off" (overrides listen.http of --config and EVENTGUARD_LISTEN_HTTP)`),
+		"grpc":  fs.String("grpc", "127.0.0.1:9090", `gRPC ingress address, or "off" (overrides listen.grpc)`),
+		"admin": fs.String("admin", "127.0.0.1:9464", `admin address (/ui /metrics /readyz /healthz /v1/catalog /v1/recent), or "off"; loopback in dev (overrides listen.admin)`),
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,6 +39,19 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// A listener flag given wins over the config and the environment.
+	fs.Visit(func(f *flag.Flag) {
+		if p, ok := listen[f.Name]; ok {
+			switch f.Name {
+			case "http":
+				cfg.Listen.HTTP = *p
+			case "grpc":
+				cfg.Listen.GRPC = *p
+			case "admin":
+				cfg.Listen.Admin = *p
+			}
+		}
+	})
 	log, err := telemetry.NewLogger(stderr, cfg.Log.Format, cfg.Log.Level)
 	if err != nil {
 		return err
@@ -50,7 +68,11 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		stack, err = devstack.Start(o)
 		if err != nil {
-			return fmt.Errorf("%w (is another eventguard dev running? use --kafka-port/--registry-addr)", err)
+			flagName := "--kafka-port"
+			if se, ok := err.(*devstack.StartError); ok && se.Part == "registry" {
+				flagName = "--registry-addr"
+			}
+			return fmt.Errorf("%w; is another eventguard dev running? set another address with %s", err, flagName)
 		}
 		defer stack.Close()
 	}
@@ -88,11 +110,16 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	sc.listenSetting = func(name string) string { return "--" + name }
 	lns, err := sc.listen()
 	if err != nil {
 		return err
 	}
-	printDevBanner(stdout, cfg, sc.addrs["http"], cfg.Listen.Admin)
+	ex := petsExample
+	if *contractsDir != "" {
+		ex = contractsExample(set, cfg, *contractsDir)
+	}
+	printDevBanner(stdout, cfg, sc.addrs, ex)
 	return sc.run(ctx, lns)
 }
 
@@ -130,6 +157,9 @@ func devConfig(path string) (*config.Config, error) {
 	if cfg.Log.Format == "" {
 		cfg.Log.Format = base.Log.Format
 	}
+	if cfg.Listen.Admin == "" {
+		cfg.Listen.Admin = base.Listen.Admin // loopback in dev
+	}
 	for _, t := range base.Topics {
 		if _, ok := cfg.Topic(t.Name); !ok {
 			cfg.Topics = append(cfg.Topics, t)
@@ -165,29 +195,4 @@ func dirName(dir string) string {
 		return "(embedded examples)"
 	}
 	return dir
-}
-
-func printDevBanner(w io.Writer, cfg *config.Config, httpAddr, adminAddr string) {
-	fmt.Fprintf(w, `
-eventguard dev is up.
-  Kafka brokers   %s
-  registry        %s
-  HTTP ingress    http://%s
-  admin           http://%s  (/ui /metrics /readyz /healthz /v1/catalog /v1/recent)
-
-Produce a valid event:
-  curl -sS -X POST http://%[3]s/v1/topics/pets/records \
-    -H 'Content-Type: application/json' -H 'Eventguard-Feature: weight-sync' \
-    -d '{"records":[{"key":"pet-42","value":{"event_type":"pet.weight.updated.v2","pet_id":"pet-42","device_id":"bowl-7f3a","net_weight_grams":4210,"tare_weight_grams":380,"measured_at":"2026-11-02T08:15:00Z","source":"sensor"}}]}'
-
-Watch an invalid one be refused (422, nothing produced):
-  curl -sS -X POST http://%[3]s/v1/topics/pets/records \
-    -H 'Content-Type: application/json' \
-    -d '{"records":[{"key":"pet-42","value":{"event_type":"pet.weight.updated.v2","pet_id":"pet-42","net_weight_grams":"4210"}}]}'
-
-Read it back:
-  kcat -C -b %[1]s -t pets -e -f '%%k %%h\n'
-
-Ctrl-C stops.
-`, strings.Join(cfg.Kafka.Brokers, ","), cfg.Registry.URL, httpAddr, adminAddr)
 }

@@ -2,23 +2,38 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/eventguard/eventguard/config"
 )
 
 // cmdHealthcheck asks a running sidecar's admin endpoint and exits 0 when it
 // answers 200: a health check for images without a shell or an HTTP client
-// (distroless), e.g. a docker-compose healthcheck.
+// (distroless), e.g. a docker-compose healthcheck. It finds the admin
+// address as run does: listen.admin of the config file (--config or
+// EVENTGUARD_CONFIG), EVENTGUARD_LISTEN_ADMIN over it; --url overrides all.
 func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:9464/readyz", "endpoint to ask (/readyz: ready to serve; /healthz: alive)")
+	path := fs.String("config", os.Getenv("EVENTGUARD_CONFIG"), "config file (YAML) whose listen.admin to ask; default $EVENTGUARD_CONFIG")
+	url := fs.String("url", "", "endpoint to ask (/readyz: ready to serve; /healthz: alive); default http://<listen.admin>/readyz, listen.admin found as run finds it (--config, EVENTGUARD_LISTEN_ADMIN)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *url == "" {
+		u, err := readyzURL(*path, os.Environ())
+		if err != nil {
+			return fmt.Errorf("healthcheck: %w", err)
+		}
+		*url = u
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -37,4 +52,30 @@ func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 		return exitCode(1)
 	}
 	return nil
+}
+
+// readyzURL is the /readyz URL of the admin listener configured by the
+// file at path (none when "") and env, with defaults, as run loads it. An
+// address on every interface (0.0.0.0, ::, or no host) is asked on
+// loopback.
+func readyzURL(path string, env []string) (string, error) {
+	cfg, err := config.Load(path, env)
+	if err != nil {
+		return "", err
+	}
+	addr := cfg.Listen.Admin
+	if addr == config.ListenerOff {
+		return "", errors.New(`listen.admin is "off": there is no admin endpoint to ask (turn it on, or give --url)`)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("listen.admin %q: %w", addr, err)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/readyz", nil
 }

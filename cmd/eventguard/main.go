@@ -10,9 +10,11 @@
 //	eventguard dev                    embedded Kafka and registry, example contracts
 //	eventguard contracts check DIR    golden payloads against their schemas
 //	eventguard contracts register DIR register a contracts folder
+//	eventguard contracts compat DIR   may each version follow the one before?
+//	eventguard contracts retire S V   retire a version nobody reads
 //	eventguard catalog graph --from URL  merge sidecars' usage catalogs into a graph
 //	eventguard dlq replay --from T --to T  re-validate dead-lettered records, replay what passes
-//	eventguard healthcheck            exit 0 when the local sidecar is ready
+//	eventguard healthcheck            exit 0 when the local sidecar is ready (its listen.admin)
 //	eventguard version                version, commit, Go version
 package main
 
@@ -39,11 +41,14 @@ const usage = `eventguard: event contracts, executable, next to every service.
 Usage:
   eventguard run [--config FILE] [--config-test]
   eventguard dev [--brokers HOST:PORT,...] [--registry URL] [--config FILE] [--contracts DIR]
+                 [--http ADDR] [--grpc ADDR] [--admin ADDR] [--kafka-port N] [--registry-addr ADDR]
   eventguard contracts check [--registry URL] [DIR]
-  eventguard contracts register --registry URL [DIR]
+  eventguard contracts register --registry URL [--allow-breaking] [DIR]
+  eventguard contracts compat [--registry URL] [--level LEVEL] [--lenient] [--catalog URL ...] [--config FILE ...] [--format text|json|github|junit] [DIR]
+  eventguard contracts retire SUBJECT VERSION [--contracts DIR] [--catalog URL ...] [--config FILE ...] [--since 7d]
   eventguard catalog graph --from URL [--from URL ...] [--format mermaid|dot]
   eventguard dlq replay --from DLQ_TOPIC --to TOPIC [--reason REASON] [--dry-run] [--config FILE | --brokers ... --registry URL]
-  eventguard healthcheck [--url http://127.0.0.1:9464/readyz]
+  eventguard healthcheck [--config FILE] [--url URL]
   eventguard version
 
 Run 'eventguard COMMAND -h' for a command's flags.
@@ -66,6 +71,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext()
 	defer stop()
+	return mainContext(ctx, args, stdout, stderr)
+}
+
+// mainContext runs the command line until ctx is done (a signal).
+func mainContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
 	var err error
 	switch args[0] {
 	case "run":

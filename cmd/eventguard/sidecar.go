@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
+	"golang.org/x/net/netutil"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
@@ -70,6 +72,15 @@ type sidecar struct {
 	// addrs are the bound listener addresses, by name, once serving.
 	mu    sync.Mutex
 	addrs map[string]string
+	// listenSetting names how a listener's address is set, for the error
+	// when it cannot listen: by listener name, the flag or config key.
+	// Default: listenKey.
+	listenSetting func(name string) string
+}
+
+// listenKey names a listener's config key and environment variable.
+func listenKey(name string) string {
+	return fmt.Sprintf("listen.%s (%sLISTEN_%s)", name, config.EnvPrefix, strings.ToUpper(name))
 }
 
 // sidecarHooks replace parts of the sidecar in tests.
@@ -118,7 +129,7 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 }
 
 // listen binds every configured listener first, so a bad address fails
-// startup at once.
+// startup at once. Each holds at most listen.max_connections connections.
 func (s *sidecar) listen() (map[string]net.Listener, error) {
 	lns := map[string]net.Listener{}
 	for name, addr := range map[string]string{"http": s.cfg.Listen.HTTP, "grpc": s.cfg.Listen.GRPC, "admin": s.cfg.Listen.Admin} {
@@ -130,9 +141,13 @@ func (s *sidecar) listen() (map[string]net.Listener, error) {
 			for _, l := range lns {
 				l.Close()
 			}
-			return nil, fmt.Errorf("listen.%s: %w", name, err)
+			setting := listenKey
+			if s.listenSetting != nil {
+				setting = s.listenSetting
+			}
+			return nil, fmt.Errorf("%s listener on %s: %w; set another address with %s", name, addr, err, setting(name))
 		}
-		lns[name] = ln
+		lns[name] = netutil.LimitListener(ln, s.cfg.Listen.MaxConnections)
 		s.mu.Lock()
 		s.addrs[name] = ln.Addr().String()
 		s.mu.Unlock()
@@ -173,7 +188,16 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 		case "admin":
 			h = s.adminHandler()
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		// A request's headers and body must arrive within ReadTimeout
+		// (slowloris); an idle keep-alive connection closes after
+		// IdleTimeout. No WriteTimeout: an answer waits for Kafka up to
+		// limits.produce_timeout, and /debug/pprof/profile for its seconds.
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: min(10*time.Second, s.cfg.Listen.ReadTimeout),
+			ReadTimeout:       s.cfg.Listen.ReadTimeout,
+			IdleTimeout:       s.cfg.Listen.IdleTimeout,
+		}
 		servers[name] = srv
 		go func(name string, ln net.Listener) {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -2,6 +2,7 @@ package jsonvalue
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
 	"strconv"
 	"sync"
@@ -657,6 +658,19 @@ func (d *decoder) number() *Error {
 			what = "a decimal exponent" // the exact value was not kept
 		}
 		return d.fail(CodeNumberRange, start, "number "+strconv.Quote(d.s[start:i])+" has "+what+", beyond ±"+strconv.Itoa(d.lim.MaxExponent))
+	}
+	// A nonzero number that a 64-bit float turns into ±Infinity or 0 is
+	// refused: a consumer parsing doubles would read another value than
+	// the one validated (docs/decisions/0014-float64-range.md). Only
+	// literals whose first significant digit is at 10^308 or beyond, or at
+	// 10^-324 or below, need the exact check.
+	if !zero && (eff >= 308 || eff <= -324) && !d.lim.BeyondFloat64 {
+		switch f, _ := strconv.ParseFloat(d.s[start:i], 64); {
+		case f > math.MaxFloat64 || f < -math.MaxFloat64:
+			return d.fail(CodeNumberRange, start, "number "+strconv.Quote(d.s[start:i])+" is beyond the range of a 64-bit float (±1.7976931348623157e308): consumers parsing doubles would read it as Infinity")
+		case f == 0:
+			return d.fail(CodeNumberRange, start, "number "+strconv.Quote(d.s[start:i])+" is not zero but smaller than the smallest 64-bit float (4.9e-324): consumers parsing doubles would read it as 0")
+		}
 	}
 	d.i = i
 	d.leaf(KindNumber, d.s[start:i])

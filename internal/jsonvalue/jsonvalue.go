@@ -24,6 +24,10 @@
 //   - Number literals are bounded ([Limits.MaxNumberLen], [Limits.MaxExponent])
 //     because jsonschema v6 turns numbers into big.Rat: a literal like 1e999999
 //     costs milliseconds of CPU and 1e1000001 makes it panic.
+//   - A nonzero number that a 64-bit float cannot hold (1e400 would be
+//     Infinity, 1e-400 would be 0) is rejected with [CodeNumberRange]: a
+//     validator checks the exact value, most consumers read a double
+//     (docs/decisions/0014-float64-range.md).
 //   - Nesting is bounded ([Limits.MaxDepth]).
 //
 // Numbers keep the literal text exactly as written (json.Number). Strings are
@@ -73,6 +77,11 @@ type Limits struct {
 	// -401, 123 has 2. For a literal whose value is zero the written exponent
 	// counts (0e500 has 500). Default 400.
 	MaxExponent int
+	// BeyondFloat64 accepts nonzero numbers that a 64-bit float cannot
+	// hold (1e400 would be Infinity, 1e-400 would be 0). Default false:
+	// refused as [CodeNumberRange]. Tests use it to reach the validators
+	// with such numbers; eventguard never sets it.
+	BeyondFloat64 bool
 }
 
 func (l Limits) withDefaults() Limits {
@@ -100,8 +109,9 @@ const (
 	// CodeInvalidUTF8: a string holds bytes that are not valid UTF-8, or an
 	// escaped lone surrogate (\ud800 without its pair).
 	CodeInvalidUTF8 = "invalid_utf8"
-	// CodeNumberRange: a number literal longer than [Limits.MaxNumberLen] or
-	// with an exponent beyond [Limits.MaxExponent].
+	// CodeNumberRange: a number literal longer than [Limits.MaxNumberLen],
+	// with an exponent beyond [Limits.MaxExponent], or nonzero and beyond
+	// what a 64-bit float holds (unless [Limits.BeyondFloat64]).
 	CodeNumberRange = "number_range"
 	// CodeTooDeep: arrays and objects nest deeper than [Limits.MaxDepth].
 	CodeTooDeep = "too_deep"

@@ -56,6 +56,16 @@ func (o Produce) Validated(ds []time.Duration) {
 	o.Metrics.Validated(telemetry.DirectionProduce, ds...)
 }
 
+// Rule counts a contract rule's evaluation on a produced record, and a
+// failure of it in the catalog under the producing feature.
+func (o Produce) Rule(ev produce.RuleEvent) {
+	l := telemetry.RecordLabels{Direction: telemetry.DirectionProduce, Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version, Feature: ev.Feature}
+	o.Metrics.RuleEvaluated(l, ev.Rule, ev.Rollout, ev.Outcome)
+	if ev.Outcome == "fail" || ev.Outcome == "error" {
+		o.Catalog.RuleFailed(catalog.RuleEvent{Topic: ev.Topic, Subject: ev.Subject, Version: ev.Version, Rule: ev.Rule, Mode: ev.Rollout}, ev.Feature, true)
+	}
+}
+
 // Acked observes a request's time from arrival to the last acknowledgement.
 func (o Produce) Acked(topic string, d time.Duration) {
 	o.Metrics.Produced(topic, d)

@@ -98,9 +98,13 @@ func seqRecords(topic string, schemaID, from, n, partitions int) []*kgo.Record {
 }
 
 // sharedRegistry starts an in-process schema registry (franz-go's srfake)
-// for tests whose sidecars must agree on schema ids across processes.
+// for tests whose sidecars must agree on schema ids across processes; under
+// TestApicurio it returns Apicurio instead.
 func sharedRegistry(t *testing.T) string {
 	t.Helper()
+	if u := registryOverride(t); u != "" {
+		return u // the suite's tests rerun on Apicurio: one real registry
+	}
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
 	return reg.URL()

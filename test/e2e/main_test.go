@@ -117,12 +117,16 @@ func startWith(t *testing.T, configYAML string, o harness.Options) *env {
 // stopped with SIGTERM and must exit 0; one that has already ended is an
 // error, unless mayEnd (the test stops or kills it itself). If the test
 // failed, the end of its log (labelled with label) and of the broker log are
-// printed.
+// printed. Under TestApicurio a sidecar without o.Registry uses Apicurio
+// instead of its embedded registry (registryOverride).
 func launch(t *testing.T, label, configYAML string, o harness.Options, mayEnd bool) *env {
 	t.Helper()
 	brokers := kafkaBrokers(t)
 	if buildErr != nil {
 		t.Fatalf("eventguard binary: %v", buildErr)
+	}
+	if o.Registry == "" {
+		o.Registry = registryOverride(t) // the suite's tests rerun on Apicurio
 	}
 	dir := t.TempDir()
 	o.Binary, o.Dir = binPath, dir

@@ -373,7 +373,14 @@ type RecordResult struct {
 	// event_id is the event id stamped on the record (given or generated).
 	EventId string `protobuf:"bytes,8,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// error says why the record was not produced.
-	Error         *RecordError `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	Error *RecordError `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	// dead_lettered is set when a contract rule with onFailure DLQ sent the
+	// record to the dead-letter topic instead of its topic (produced stays
+	// false).
+	DeadLettered *DeadLettered `protobuf:"bytes,10,opt,name=dead_lettered,json=deadLettered,proto3" json:"dead_lettered,omitempty"`
+	// warnings name the warn-mode contract rules the record broke; it was
+	// produced. They are also sent in eventguard-warning trailers.
+	Warnings      []string `protobuf:"bytes,11,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -471,6 +478,101 @@ func (x *RecordResult) GetError() *RecordError {
 	return nil
 }
 
+func (x *RecordResult) GetDeadLettered() *DeadLettered {
+	if x != nil {
+		return x.DeadLettered
+	}
+	return nil
+}
+
+func (x *RecordResult) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+// DeadLettered says where a contract rule diverted a record.
+type DeadLettered struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// topic is the dead-letter topic.
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// partition and offset of the dead-letter copy.
+	Partition int32 `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset    int64 `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	// rule is the rule's name.
+	Rule string `protobuf:"bytes,4,opt,name=rule,proto3" json:"rule,omitempty"`
+	// message says why the record broke it.
+	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLettered) Reset() {
+	*x = DeadLettered{}
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLettered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLettered) ProtoMessage() {}
+
+func (x *DeadLettered) ProtoReflect() protoreflect.Message {
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLettered.ProtoReflect.Descriptor instead.
+func (*DeadLettered) Descriptor() ([]byte, []int) {
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DeadLettered) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *DeadLettered) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *DeadLettered) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *DeadLettered) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *DeadLettered) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // RecordError says why one record was not produced.
 type RecordError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -480,14 +582,18 @@ type RecordError struct {
 	// message says what was wrong, in English.
 	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
 	// violations lists each schema violation or JSON syntax problem.
-	Violations    []*Violation `protobuf:"bytes,3,rep,name=violations,proto3" json:"violations,omitempty"`
+	Violations []*Violation `protobuf:"bytes,3,rep,name=violations,proto3" json:"violations,omitempty"`
+	// rule names the contract rule that refused the record (code
+	// rule_violation), and doc says what it means.
+	Rule          string `protobuf:"bytes,4,opt,name=rule,proto3" json:"rule,omitempty"`
+	Doc           string `protobuf:"bytes,5,opt,name=doc,proto3" json:"doc,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordError) Reset() {
 	*x = RecordError{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[5]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -499,7 +605,7 @@ func (x *RecordError) String() string {
 func (*RecordError) ProtoMessage() {}
 
 func (x *RecordError) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[5]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -512,7 +618,7 @@ func (x *RecordError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordError.ProtoReflect.Descriptor instead.
 func (*RecordError) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{5}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RecordError) GetCode() string {
@@ -536,6 +642,20 @@ func (x *RecordError) GetViolations() []*Violation {
 	return nil
 }
 
+func (x *RecordError) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *RecordError) GetDoc() string {
+	if x != nil {
+		return x.Doc
+	}
+	return ""
+}
+
 // Violation is one reason a value failed its schema.
 type Violation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -553,7 +673,7 @@ type Violation struct {
 
 func (x *Violation) Reset() {
 	*x = Violation{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[6]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +685,7 @@ func (x *Violation) String() string {
 func (*Violation) ProtoMessage() {}
 
 func (x *Violation) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[6]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +698,7 @@ func (x *Violation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Violation.ProtoReflect.Descriptor instead.
 func (*Violation) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{6}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Violation) GetPath() string {
@@ -622,7 +742,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[7]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +754,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[7]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +767,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{7}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Error) GetStatusCode() int32 {
@@ -705,7 +825,7 @@ type DeprecationNotice struct {
 
 func (x *DeprecationNotice) Reset() {
 	*x = DeprecationNotice{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[8]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +837,7 @@ func (x *DeprecationNotice) String() string {
 func (*DeprecationNotice) ProtoMessage() {}
 
 func (x *DeprecationNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[8]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +850,7 @@ func (x *DeprecationNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeprecationNotice.ProtoReflect.Descriptor instead.
 func (*DeprecationNotice) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{8}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeprecationNotice) GetSubject() string {
@@ -807,7 +927,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[9]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +939,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[9]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +952,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{9}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SubscribeRequest) GetKind() isSubscribeRequest_Kind {
@@ -906,7 +1026,7 @@ type Subscription struct {
 
 func (x *Subscription) Reset() {
 	*x = Subscription{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[10]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1038,7 @@ func (x *Subscription) String() string {
 func (*Subscription) ProtoMessage() {}
 
 func (x *Subscription) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[10]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1051,7 @@ func (x *Subscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscription.ProtoReflect.Descriptor instead.
 func (*Subscription) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{10}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Subscription) GetName() string {
@@ -952,7 +1072,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[11]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +1084,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[11]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +1097,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{11}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Ack) GetDeliveryId() uint64 {
@@ -1004,7 +1124,7 @@ type Nack struct {
 
 func (x *Nack) Reset() {
 	*x = Nack{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[12]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1136,7 @@ func (x *Nack) String() string {
 func (*Nack) ProtoMessage() {}
 
 func (x *Nack) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[12]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1149,7 @@ func (x *Nack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Nack.ProtoReflect.Descriptor instead.
 func (*Nack) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{12}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Nack) GetDeliveryId() uint64 {
@@ -1099,7 +1219,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[13]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1231,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_eventguard_v1_eventguard_proto_msgTypes[13]
+	mi := &file_eventguard_v1_eventguard_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1244,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{13}
+	return file_eventguard_v1_eventguard_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Delivery) GetDeliveryId() uint64 {
@@ -1275,7 +1395,7 @@ const file_eventguard_v1_eventguard_proto_rawDesc = "" +
 	"\fdeprecations\x18\x02 \x03(\v2 .eventguard.v1.DeprecationNoticeR\fdeprecations\x12*\n" +
 	"\x05error\x18\x03 \x01(\v2\x14.eventguard.v1.ErrorR\x05error\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"\xa1\x02\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\xff\x02\n" +
 	"\fRecordResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1a\n" +
 	"\bproduced\x18\x02 \x01(\bR\bproduced\x12\x1c\n" +
@@ -1285,13 +1405,24 @@ const file_eventguard_v1_eventguard_proto_rawDesc = "" +
 	"\tschema_id\x18\x06 \x01(\rR\bschemaId\x12%\n" +
 	"\x0eschema_version\x18\a \x01(\rR\rschemaVersion\x12\x19\n" +
 	"\bevent_id\x18\b \x01(\tR\aeventId\x120\n" +
-	"\x05error\x18\t \x01(\v2\x1a.eventguard.v1.RecordErrorR\x05error\"u\n" +
+	"\x05error\x18\t \x01(\v2\x1a.eventguard.v1.RecordErrorR\x05error\x12@\n" +
+	"\rdead_lettered\x18\n" +
+	" \x01(\v2\x1b.eventguard.v1.DeadLetteredR\fdeadLettered\x12\x1a\n" +
+	"\bwarnings\x18\v \x03(\tR\bwarnings\"\x88\x01\n" +
+	"\fDeadLettered\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x12\n" +
+	"\x04rule\x18\x04 \x01(\tR\x04rule\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\x9b\x01\n" +
 	"\vRecordError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x128\n" +
 	"\n" +
 	"violations\x18\x03 \x03(\v2\x18.eventguard.v1.ViolationR\n" +
-	"violations\"S\n" +
+	"violations\x12\x12\n" +
+	"\x04rule\x18\x04 \x01(\tR\x04rule\x12\x10\n" +
+	"\x03doc\x18\x05 \x01(\tR\x03doc\"S\n" +
 	"\tViolation\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
 	"\akeyword\x18\x02 \x01(\tR\akeyword\x12\x18\n" +
@@ -1368,50 +1499,52 @@ func file_eventguard_v1_eventguard_proto_rawDescGZIP() []byte {
 	return file_eventguard_v1_eventguard_proto_rawDescData
 }
 
-var file_eventguard_v1_eventguard_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_eventguard_v1_eventguard_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_eventguard_v1_eventguard_proto_goTypes = []any{
 	(*ProduceRequest)(nil),        // 0: eventguard.v1.ProduceRequest
 	(*Record)(nil),                // 1: eventguard.v1.Record
 	(*Header)(nil),                // 2: eventguard.v1.Header
 	(*ProduceResponse)(nil),       // 3: eventguard.v1.ProduceResponse
 	(*RecordResult)(nil),          // 4: eventguard.v1.RecordResult
-	(*RecordError)(nil),           // 5: eventguard.v1.RecordError
-	(*Violation)(nil),             // 6: eventguard.v1.Violation
-	(*Error)(nil),                 // 7: eventguard.v1.Error
-	(*DeprecationNotice)(nil),     // 8: eventguard.v1.DeprecationNotice
-	(*SubscribeRequest)(nil),      // 9: eventguard.v1.SubscribeRequest
-	(*Subscription)(nil),          // 10: eventguard.v1.Subscription
-	(*Ack)(nil),                   // 11: eventguard.v1.Ack
-	(*Nack)(nil),                  // 12: eventguard.v1.Nack
-	(*Delivery)(nil),              // 13: eventguard.v1.Delivery
-	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*DeadLettered)(nil),          // 5: eventguard.v1.DeadLettered
+	(*RecordError)(nil),           // 6: eventguard.v1.RecordError
+	(*Violation)(nil),             // 7: eventguard.v1.Violation
+	(*Error)(nil),                 // 8: eventguard.v1.Error
+	(*DeprecationNotice)(nil),     // 9: eventguard.v1.DeprecationNotice
+	(*SubscribeRequest)(nil),      // 10: eventguard.v1.SubscribeRequest
+	(*Subscription)(nil),          // 11: eventguard.v1.Subscription
+	(*Ack)(nil),                   // 12: eventguard.v1.Ack
+	(*Nack)(nil),                  // 13: eventguard.v1.Nack
+	(*Delivery)(nil),              // 14: eventguard.v1.Delivery
+	(*durationpb.Duration)(nil),   // 15: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_eventguard_v1_eventguard_proto_depIdxs = []int32{
 	1,  // 0: eventguard.v1.ProduceRequest.records:type_name -> eventguard.v1.Record
 	2,  // 1: eventguard.v1.Record.headers:type_name -> eventguard.v1.Header
 	4,  // 2: eventguard.v1.ProduceResponse.results:type_name -> eventguard.v1.RecordResult
-	8,  // 3: eventguard.v1.ProduceResponse.deprecations:type_name -> eventguard.v1.DeprecationNotice
-	7,  // 4: eventguard.v1.ProduceResponse.error:type_name -> eventguard.v1.Error
-	5,  // 5: eventguard.v1.RecordResult.error:type_name -> eventguard.v1.RecordError
-	6,  // 6: eventguard.v1.RecordError.violations:type_name -> eventguard.v1.Violation
-	14, // 7: eventguard.v1.Error.retry_delay:type_name -> google.protobuf.Duration
-	10, // 8: eventguard.v1.SubscribeRequest.subscription:type_name -> eventguard.v1.Subscription
-	11, // 9: eventguard.v1.SubscribeRequest.ack:type_name -> eventguard.v1.Ack
-	12, // 10: eventguard.v1.SubscribeRequest.nack:type_name -> eventguard.v1.Nack
-	15, // 11: eventguard.v1.Delivery.timestamp:type_name -> google.protobuf.Timestamp
-	2,  // 12: eventguard.v1.Delivery.headers:type_name -> eventguard.v1.Header
-	0,  // 13: eventguard.v1.Eventguard.Produce:input_type -> eventguard.v1.ProduceRequest
-	0,  // 14: eventguard.v1.Eventguard.ProduceStream:input_type -> eventguard.v1.ProduceRequest
-	9,  // 15: eventguard.v1.Eventguard.Subscribe:input_type -> eventguard.v1.SubscribeRequest
-	3,  // 16: eventguard.v1.Eventguard.Produce:output_type -> eventguard.v1.ProduceResponse
-	3,  // 17: eventguard.v1.Eventguard.ProduceStream:output_type -> eventguard.v1.ProduceResponse
-	13, // 18: eventguard.v1.Eventguard.Subscribe:output_type -> eventguard.v1.Delivery
-	16, // [16:19] is the sub-list for method output_type
-	13, // [13:16] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	9,  // 3: eventguard.v1.ProduceResponse.deprecations:type_name -> eventguard.v1.DeprecationNotice
+	8,  // 4: eventguard.v1.ProduceResponse.error:type_name -> eventguard.v1.Error
+	6,  // 5: eventguard.v1.RecordResult.error:type_name -> eventguard.v1.RecordError
+	5,  // 6: eventguard.v1.RecordResult.dead_lettered:type_name -> eventguard.v1.DeadLettered
+	7,  // 7: eventguard.v1.RecordError.violations:type_name -> eventguard.v1.Violation
+	15, // 8: eventguard.v1.Error.retry_delay:type_name -> google.protobuf.Duration
+	11, // 9: eventguard.v1.SubscribeRequest.subscription:type_name -> eventguard.v1.Subscription
+	12, // 10: eventguard.v1.SubscribeRequest.ack:type_name -> eventguard.v1.Ack
+	13, // 11: eventguard.v1.SubscribeRequest.nack:type_name -> eventguard.v1.Nack
+	16, // 12: eventguard.v1.Delivery.timestamp:type_name -> google.protobuf.Timestamp
+	2,  // 13: eventguard.v1.Delivery.headers:type_name -> eventguard.v1.Header
+	0,  // 14: eventguard.v1.Eventguard.Produce:input_type -> eventguard.v1.ProduceRequest
+	0,  // 15: eventguard.v1.Eventguard.ProduceStream:input_type -> eventguard.v1.ProduceRequest
+	10, // 16: eventguard.v1.Eventguard.Subscribe:input_type -> eventguard.v1.SubscribeRequest
+	3,  // 17: eventguard.v1.Eventguard.Produce:output_type -> eventguard.v1.ProduceResponse
+	3,  // 18: eventguard.v1.Eventguard.ProduceStream:output_type -> eventguard.v1.ProduceResponse
+	14, // 19: eventguard.v1.Eventguard.Subscribe:output_type -> eventguard.v1.Delivery
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_eventguard_v1_eventguard_proto_init() }
@@ -1420,19 +1553,19 @@ func file_eventguard_v1_eventguard_proto_init() {
 		return
 	}
 	file_eventguard_v1_eventguard_proto_msgTypes[1].OneofWrappers = []any{}
-	file_eventguard_v1_eventguard_proto_msgTypes[9].OneofWrappers = []any{
+	file_eventguard_v1_eventguard_proto_msgTypes[10].OneofWrappers = []any{
 		(*SubscribeRequest_Subscription)(nil),
 		(*SubscribeRequest_Ack)(nil),
 		(*SubscribeRequest_Nack)(nil),
 	}
-	file_eventguard_v1_eventguard_proto_msgTypes[13].OneofWrappers = []any{}
+	file_eventguard_v1_eventguard_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_eventguard_v1_eventguard_proto_rawDesc), len(file_eventguard_v1_eventguard_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
