@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/eventguard/eventguard/catalog"
 	"github.com/eventguard/eventguard/compat"
@@ -20,6 +21,7 @@ import (
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/contracts"
 	"github.com/eventguard/eventguard/validate"
+	vprotobuf "github.com/eventguard/eventguard/validate/protobuf"
 )
 
 const compatUsage = `usage: eventguard contracts compat [--registry URL] [--level LEVEL] [--lenient]
@@ -145,9 +147,17 @@ func checkFolder(ctx context.Context, set *contracts.Set, dir string, cl *sr.Cli
 		}
 	}
 	checker := &compat.Checker{Registry: reg, Lenient: *f.lenient, Engines: map[sr.SchemaType]compat.Engine{
-		sr.TypeJSON:     compat.JSONSchema{},
-		sr.TypeAvro:     avrocompat.Engine{},
-		sr.TypeProtobuf: protocompat.Engine{},
+		sr.TypeJSON: compat.JSONSchema{},
+		sr.TypeAvro: avrocompat.Engine{},
+		// The validator's own compiler: buf/validate and the well-known
+		// types are built in, as they are when eventguard validates.
+		sr.TypeProtobuf: protocompat.Engine{Compile: func(ctx context.Context, schema string, refs map[string]string) (protoreflect.FileDescriptor, error) {
+			s, err := vprotobuf.Compile(ctx, schema, refs)
+			if err != nil {
+				return nil, err
+			}
+			return s.File(), nil
+		}},
 	}}
 	for _, t := range plan {
 		for _, p := range compat.Plan(t.level, t.to) {
