@@ -1,7 +1,10 @@
 package check_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -137,6 +140,55 @@ func TestReplayReframesOnlyWhenAsked(t *testing.T) {
 			}
 			if v.Pass && (v.SchemaID != v2 || v.Subject != "weights-value" || v.Version != 2) {
 				t.Errorf("passed against %s version %d (id %d), want weights-value version 2 (id %d)", v.Subject, v.Version, v.SchemaID, v2)
+			}
+		})
+	}
+}
+
+// TestAvroAndProtobufRoundTrip: on produce an Avro or Protobuf subject's
+// JSON value is encoded to the registry's binary format (Verdict.Payload);
+// on consume that binary is decoded back to JSON for the app, and a payload
+// that does not decode is malformed_payload.
+func TestAvroAndProtobufRoundTrip(t *testing.T) {
+	t.Parallel()
+	st := testutil.Start(t)
+	c := st.Checker(t, validate.Options{}, nil)
+	for _, tt := range []struct {
+		topic, golden, typ string
+	}{
+		{"payments", "../examples/contracts/payments-value/1/valid/typical.json", ""},
+		{"tables", "../examples/contracts/tables-value/1/valid/seated.json", ""},
+	} {
+		t.Run(tt.topic, func(t *testing.T) {
+			value, err := os.ReadFile(tt.golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := check.ProduceInput{Topic: config.Topic{Name: tt.topic, SubjectStrategy: config.StrategyTopic}, Value: value, Type: tt.typ}
+			v, err := c.Produce(ctx, &in, check.Memo{})
+			if err != nil || !v.Passed() {
+				t.Fatalf("produce: %q %s %v", v.Code, v.Message, err)
+			}
+			if len(v.Payload) == 0 || json.Valid(v.Payload) {
+				t.Fatalf("payload %q: want the binary encoding, not JSON", v.Payload)
+			}
+			framed := validate.Frame(v.Schema.ID, v.Payload)
+			cv, err := c.Consume(ctx, &check.ConsumeInput{Topic: in.Topic, Value: framed})
+			if err != nil || !cv.Passed() {
+				t.Fatalf("consume: %q %s %v", cv.Code, cv.Message, err)
+			}
+			if !json.Valid(cv.Payload) {
+				t.Fatalf("delivered %q: want JSON", cv.Payload)
+			}
+			// Decoded again, it encodes to the same bytes.
+			in2 := check.ProduceInput{Topic: in.Topic, Value: cv.Payload}
+			v2, err := c.Produce(ctx, &in2, check.Memo{})
+			if err != nil || !bytes.Equal(v2.Payload, v.Payload) {
+				t.Errorf("the delivered JSON does not encode to the same bytes: %q %v", v2.Code, err)
+			}
+			bad, err := c.Consume(ctx, &check.ConsumeInput{Topic: in.Topic, Value: validate.Frame(v.Schema.ID, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})})
+			if err != nil || bad.Code != validate.CodeMalformedPayload {
+				t.Errorf("garbage payload: %q %s %v, want malformed_payload", bad.Code, bad.Message, err)
 			}
 		})
 	}

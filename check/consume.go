@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
@@ -53,14 +54,14 @@ type ConsumeInput struct {
 }
 
 // ConsumeVerdict is a Verdict on a consumed record, with what the check
-// read from its wire format.
+// read from its wire format. Verdict.Payload is the JSON to deliver.
 type ConsumeVerdict struct {
 	Verdict
 	// SchemaID is the id in the wire-format header; -1 when there is none.
 	SchemaID int
-	// Payload is the value after the wire-format header (aliasing the
-	// record's value).
-	Payload []byte
+	// Framed is the value after the wire-format header (aliasing the
+	// record's value): the JSON, Avro or Protobuf payload as written.
+	Framed []byte
 }
 
 // Consume checks a consumed record: decode the Confluent framing, find the
@@ -86,7 +87,7 @@ func (c *Checker) consume(ctx context.Context, t config.Topic, anySubject bool, 
 	if err != nil {
 		return ConsumeVerdict{Verdict: Verdict{Code: CodeNotWireFormat, Message: err.Error()}, SchemaID: -1}, nil
 	}
-	v := ConsumeVerdict{SchemaID: id, Payload: payload}
+	v := ConsumeVerdict{SchemaID: id, Framed: payload}
 	prefer := ""
 	if t.SubjectStrategy == config.StrategyTopic || t.SubjectStrategy == "" {
 		prefer = TopicSubject(t.Name)
@@ -136,9 +137,19 @@ func (c *Checker) consume(ctx context.Context, t config.Topic, anySubject bool, 
 	v.Cause = -1
 	doc := jsonvalue.GetDoc()
 	defer jsonvalue.PutDoc(doc)
-	if f := s.ParseAndValidate(payload, doc); f != nil {
-		v.Code, v.Message, v.Violations = f.Code, f.Message, f.Violations
-		return v, nil
+	if s.Format() == sr.TypeJSON {
+		if f := s.ParseAndValidate(payload, doc); f != nil {
+			v.Code, v.Message, v.Violations = f.Code, f.Message, f.Violations
+			return v, nil
+		}
+		v.Payload = payload
+	} else {
+		out, f := s.DecodeDoc(nil, payload, doc)
+		if f != nil {
+			v.Code, v.Message, v.Violations = f.Code, f.Message, f.Violations
+			return v, nil
+		}
+		v.Payload = out
 	}
 	if ri == nil {
 		return v, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/jsonvalue"
@@ -108,10 +109,20 @@ func (c *Checker) Produce(ctx context.Context, in *ProduceInput, memo Memo) (Ver
 		}
 		memo[k] = s
 	}
-	if f := s.ValidateDoc(doc); f != nil {
-		return failed(f, s), nil
+	var payload []byte
+	if s.Format() == sr.TypeJSON {
+		if f := s.ValidateDoc(doc); f != nil {
+			return failed(f, s), nil
+		}
+	} else {
+		// Avro, Protobuf: JSON in, the registry's binary format out. The
+		// record type names a Protobuf message ("" is the first).
+		var f *validate.Failure
+		if payload, f = s.EncodeDoc(nil, doc, in.Value, typ); f != nil {
+			return failed(f, s), nil
+		}
 	}
-	v := Verdict{Schema: s, Cause: -1}
+	v := Verdict{Schema: s, Cause: -1, Payload: payload}
 	if c.deps != nil {
 		n, reject := c.deps.CheckSchema(s, in.Feature)
 		v.Deprecation = n

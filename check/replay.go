@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
@@ -99,7 +100,11 @@ func (c *Checker) writeRules(ctx context.Context, t config.Topic, v dlq.Verdict,
 	}
 	doc := jsonvalue.GetDoc()
 	defer jsonvalue.PutDoc(doc)
-	if f := s.ParseAndValidate(payload, doc); f != nil {
+	if s.Format() == sr.TypeJSON {
+		if f := s.ParseAndValidate(payload, doc); f != nil {
+			return &dlq.Verdict{Reason: f.Code, Message: f.Message}
+		}
+	} else if _, f := s.DecodeDoc(nil, payload, doc); f != nil {
 		return &dlq.Verdict{Reason: f.Code, Message: f.Message}
 	}
 	results, rv := set.Eval(&rules.Input{Direction: rules.Write, Topic: t.Name, Key: r.Key, Headers: r.Headers, Value: doc}, nil)
@@ -134,7 +139,7 @@ func (c *Checker) replay(ctx context.Context, topic string, value []byte, o Repl
 			return fail, nil
 		}
 	}
-	payload := res.Payload
+	payload := res.Framed
 	if res.Code == CodeNotWireFormat {
 		payload = value
 	}
@@ -150,6 +155,12 @@ func (c *Checker) replay(ctx context.Context, topic string, value []byte, o Repl
 	}
 	if latest.ID == res.SchemaID {
 		return fail, nil // the same schema: the answer cannot change
+	}
+	if latest.Format() != sr.TypeJSON || (res.Schema != nil && res.Schema.Format() != sr.TypeJSON) {
+		// Framing bytes with another schema's id is a JSON Schema move:
+		// Avro and Protobuf payloads are read with their writer's schema.
+		fail.Message += fmt.Sprintf("; not tried against the latest version: %s payloads are not re-framed", latest.Format())
+		return fail, nil
 	}
 	if f := latest.Validate(payload); f != nil {
 		fail.Message += "; and the latest version: " + f.Message

@@ -69,6 +69,12 @@ type Verdict struct {
 	// Cause indexes the result in Rules that decided Effect; -1 when
 	// Effect is none.
 	Cause int
+	// Payload is what follows the wire-format header. On produce: nil
+	// for a JSON Schema subject (the value as sent is framed), the Avro or
+	// Protobuf encoding of the value otherwise. On consume: the JSON to
+	// deliver (the payload itself for JSON Schema, the JSON rendering of
+	// an Avro or Protobuf one).
+	Payload []byte
 }
 
 // CauseRule returns the rule result that decided the verdict's Effect, or

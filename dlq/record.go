@@ -31,6 +31,9 @@ const (
 	ReasonMalformedJSON = "malformed_json"
 	// ReasonSchemaViolation: the payload is JSON but breaks its schema.
 	ReasonSchemaViolation = "schema_violation"
+	// ReasonMalformedPayload: an Avro or Protobuf payload (after the
+	// wire-format header) does not decode with the schema its id names.
+	ReasonMalformedPayload = "malformed_payload"
 	// ReasonRuleViolation: a domain rule of the record's contract (CEL,
 	// KEY, TRANSITION; eventguard.dlq.rule names it) failed with onFailure
 	// ERROR on consume, or DLQ on either path.
@@ -49,7 +52,7 @@ const (
 
 // Reasons lists every reason code.
 var Reasons = []string{
-	ReasonNotWireFormat, ReasonUnknownSchema, ReasonMalformedJSON,
+	ReasonNotWireFormat, ReasonUnknownSchema, ReasonMalformedJSON, ReasonMalformedPayload,
 	ReasonSchemaViolation, ReasonWrongSubject, ReasonRuleViolation, ReasonRejectedByApp, ReasonDeliveryExhausted,
 }
 

@@ -100,7 +100,7 @@ func TestHeadersAreBounded(t *testing.T) {
 }
 
 func TestReasonsAreTheDocumentedCodes(t *testing.T) {
-	want := "not_wire_format unknown_schema malformed_json schema_violation wrong_subject rule_violation rejected_by_app delivery_exhausted"
+	want := "not_wire_format unknown_schema malformed_json malformed_payload schema_violation wrong_subject rule_violation rejected_by_app delivery_exhausted"
 	if got := strings.Join(Reasons, " "); got != want {
 		t.Errorf("reasons %q, want %q", got, want)
 	}

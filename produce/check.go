@@ -28,6 +28,9 @@ type prepared struct {
 	// deadLetter is the rule (onFailure DLQ) that diverts the record to
 	// the dead-letter topic; nil for a record produced to its topic.
 	deadLetter *rules.Result
+	// payload is what to frame: the value's Avro or Protobuf encoding;
+	// nil frames the value as sent (JSON Schema).
+	payload []byte
 }
 
 // checkRecords admits and checks every record of req, filling resp's
@@ -95,7 +98,7 @@ func (p *Pipeline) checkRecords(ctx context.Context, req *Request, resp *Respons
 			continue
 		}
 		res.EventID = id
-		pr := prepared{index: i, schema: s, id: id, deprecated: v.Deprecation != nil}
+		pr := prepared{index: i, schema: s, id: id, deprecated: v.Deprecation != nil, payload: v.Payload}
 		if v.Effect == rules.EffectDeadLetter {
 			pr.deadLetter = v.CauseRule()
 		}

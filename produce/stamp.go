@@ -34,7 +34,7 @@ func stamp(ctx context.Context, req *Request, valid []prepared, instance string)
 	for _, v := range valid {
 		r := &req.Records[v.index]
 		nHeaders += len(r.Headers) + len(trace) + 4
-		nBytes += validate.WireHeaderLen + len(r.Value) + len(v.id)
+		nBytes += validate.WireHeaderLen + len(v.value(r)) + len(v.id)
 	}
 	recs := make([]kgo.Record, len(valid))
 	headers := make([]kgo.RecordHeader, 0, nHeaders)
@@ -55,7 +55,7 @@ func stamp(ctx context.Context, req *Request, valid []prepared, instance string)
 		buf = append(buf, v.id...)
 		id := buf[from:len(buf):len(buf)]
 		from = len(buf)
-		buf = validate.AppendFrame(buf, v.schema.ID, r.Value)
+		buf = validate.AppendFrame(buf, v.schema.ID, v.value(r))
 		value := buf[from:len(buf):len(buf)]
 		headers = append(headers,
 			kgo.RecordHeader{Key: kafka.HeaderFeature, Value: feature},
@@ -89,4 +89,13 @@ func divert(rec *kgo.Record, v prepared, instance string) {
 		Instance: instance,
 	})
 	*rec = *out
+}
+
+// value is what follows r's wire-format header: its Avro or Protobuf
+// encoding, or the JSON as sent.
+func (v *prepared) value(r *Record) []byte {
+	if v.payload != nil {
+		return v.payload
+	}
+	return r.Value
 }
