@@ -19,26 +19,32 @@ import (
 const callTimeout = 30 * time.Second
 
 // dialGRPC returns a client of eventguard's gRPC ingress (plaintext, as a
-// container of the same pod reaches it). All clients of a mode share the
-// connection: gRPC multiplexes their calls over it.
+// container of the same pod reaches it), over TCP or the sidecar's Unix
+// socket. All clients of a mode share the connection: gRPC multiplexes
+// their calls over it.
 func dialGRPC(e *Env) (eventguardv1.EventguardClient, func(), error) {
-	conn, err := grpc.NewClient(e.Sidecar.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	target := e.Sidecar.GRPC
+	if e.GRPCSock != "" {
+		target = "unix://" + e.GRPCSock
+	}
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, nil, err
 	}
 	return eventguardv1.NewEventguardClient(conn), func() { _ = conn.Close() }, nil
 }
 
-// grpcRecords returns each client's Batch records: the same keys as the
-// HTTP bodies ("order-<client>-<i>") and the payload as value.
-func grpcRecords(e *Env) [][]*eventguardv1.Record {
-	out := make([][]*eventguardv1.Record, e.Clients)
-	for c := range out {
-		recs := make([]*eventguardv1.Record, e.Batch)
+// grpcRequests returns requests of n records each, request j holding the
+// corpus events from j×n on (keys as the HTTP bodies'), built before the
+// round; clients take them in turn. Records are shared, read only.
+func grpcRequests(e *Env, n int) [][]*eventguardv1.Record {
+	out := make([][]*eventguardv1.Record, max(1, len(e.Corpus)/n))
+	for j := range out {
+		recs := make([]*eventguardv1.Record, n)
 		for i := range recs {
-			recs[i] = &eventguardv1.Record{Key: fmt.Appendf(nil, "order-%d-%d", c, i), Value: e.Payload}
+			recs[i] = &eventguardv1.Record{Key: fmt.Appendf(nil, "order-%d-%d", j*n, i), Value: e.Corpus[(j*n+i)%len(e.Corpus)]}
 		}
-		out[c] = recs
+		out[j] = recs
 	}
 	return out
 }
@@ -60,26 +66,23 @@ func checkAnswer(resp *eventguardv1.ProduceResponse, n int) error {
 	return nil
 }
 
-// newGRPCUnary calls Produce with Batch records per call; each client
-// sends the same prebuilt request.
-func newGRPCUnary(e *Env) (func(context.Context, int) error, func(), error) {
+// newGRPCUnary calls Produce with n records per call.
+func newGRPCUnary(e *Env, n int) (func(context.Context, int) error, func(), error) {
 	cl, closeFn, err := dialGRPC(e)
 	if err != nil {
 		return nil, nil, err
 	}
-	recs := grpcRecords(e)
-	reqs := make([]*eventguardv1.ProduceRequest, e.Clients)
-	for c := range reqs {
-		reqs[c] = &eventguardv1.ProduceRequest{Topic: e.Topic, Records: recs[c]}
-	}
+	reqs := grpcRequests(e, n)
+	tn := newTurns(e, n)
 	do := func(ctx context.Context, client int) error {
 		ctx, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
-		resp, err := cl.Produce(ctx, reqs[client])
+		recs := reqs[tn.take(client)/n%len(reqs)]
+		resp, err := cl.Produce(ctx, &eventguardv1.ProduceRequest{Topic: e.Topic, Records: recs})
 		if err != nil {
 			return err
 		}
-		return checkAnswer(resp, e.Batch)
+		return checkAnswer(resp, n)
 	}
 	return do, closeFn, nil
 }
@@ -95,10 +98,12 @@ func newGRPCStream(ctx context.Context, e *Env) (Loop, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	recs := grpcRecords(e)
+	reqs := grpcRequests(e, e.Batch)
+	tn := newTurns(e, e.Batch)
 	loop := func(ctx context.Context, client int, done func(time.Time, error)) {
+		next := func() []*eventguardv1.Record { return reqs[tn.take(client)/e.Batch%len(reqs)] }
 		for ctx.Err() == nil {
-			if err := streamTurn(ctx, cl, e.Topic, recs[client], e.InFlight, done); err != nil {
+			if err := streamTurn(ctx, cl, e.Topic, next, e.InFlight, done); err != nil {
 				select {
 				case <-ctx.Done():
 				case <-time.After(100 * time.Millisecond):
@@ -112,7 +117,7 @@ func newGRPCStream(ctx context.Context, e *Env) (Loop, func(), error) {
 // streamTurn runs one stream until ctx is done (then ends it cleanly) or
 // the stream fails (its error is returned). Every request sent is
 // reported to done exactly once.
-func streamTurn(ctx context.Context, cl eventguardv1.EventguardClient, topic string, recs []*eventguardv1.Record, k int, done func(time.Time, error)) error {
+func streamTurn(ctx context.Context, cl eventguardv1.EventguardClient, topic string, next func() []*eventguardv1.Record, k int, done func(time.Time, error)) error {
 	// The stream is not cut off at the round's end (ctx), only if it is
 	// still open callTimeout after it.
 	var (
@@ -133,6 +138,7 @@ func streamTurn(ctx context.Context, cl eventguardv1.EventguardClient, topic str
 
 	type sent struct {
 		id string
+		n  int
 		at time.Time
 	}
 	// slots holds a token per unanswered request: the window of k. fifo
@@ -159,8 +165,8 @@ func streamTurn(ctx context.Context, cl eventguardv1.EventguardClient, topic str
 			// A new message per Send: gRPC may read a message after Send
 			// returns, so none is modified once sent. The records are
 			// shared, read only.
-			req := &eventguardv1.ProduceRequest{Topic: topic, Records: recs, RequestId: strconv.Itoa(n)}
-			fifo <- sent{id: req.RequestId, at: time.Now()}
+			req := &eventguardv1.ProduceRequest{Topic: topic, Records: next(), RequestId: strconv.Itoa(n)}
+			fifo <- sent{id: req.RequestId, n: len(req.Records), at: time.Now()}
 			if err := st.Send(req); err != nil {
 				// The stream ended; Recv returns why.
 				return
@@ -182,7 +188,7 @@ func streamTurn(ctx context.Context, cl eventguardv1.EventguardClient, topic str
 			failed = fmt.Errorf("answer %q to no request", resp.GetRequestId())
 			break
 		}
-		err = checkAnswer(resp, len(recs))
+		err = checkAnswer(resp, s.n)
 		if err == nil && resp.GetRequestId() != s.id {
 			err = fmt.Errorf("answer %q where %q was due: out of order", resp.GetRequestId(), s.id)
 		}

@@ -1,30 +1,35 @@
 // Command kbench is eventguard's side-by-side benchmark on a real Kafka
-// broker (`make bench`, through test/run-bench.sh). In one run it
-// measures, in alternating rounds, a direct franz-go producer (the
-// baseline) and eventguard's ingress modes writing the same ~1 KB example
-// event to the same topic, and prints a Markdown table plus the same
-// figures as JSON under bench/results/.
+// broker (`make bench`, through test/run-bench.sh). In one run, in
+// alternating rounds on the same broker, it measures the peers of issue
+// 14 — (a) a direct franz-go producer, (a2) the same validating each
+// event with jsonschema v6 in the client, (k) Kroxylicious's
+// RecordValidation filter in JSON Schema mode — against eventguard's
+// ingress modes, all writing the same corpus of varied OrderPlaced events;
+// then one event per request with 1, 8 and 64 clients over TCP and Unix
+// sockets, the consume side, and the cost of optional features. It prints
+// Markdown tables and writes the same figures as JSON under
+// bench/results/.
 //
 // Each eventguard mode talks to a sidecar of its own (all started at the
-// beginning, idle while another mode runs), so the CPU and peak RSS of a
-// row are that mode's alone. Each mode is a row of the modes table
-// (modes.go): a function that returns
-// the Loop each client runs, one request at a time or, for the gRPC stream,
-// up to K pipelined. Clients run concurrently for the round's duration; a
-// request's latency runs from its send to its answer (for eventguard: after
-// the broker acknowledged every record).
+// beginning, idle while another mode runs; a consume row starts one per
+// turn), so the CPU and peak RSS of a row are that mode's alone. For each
+// row kbench reads /proc/<pid>/stat of the proxy (eventguard or
+// Kroxylicious), the broker and itself (the clients), and the proxy's
+// VmHWM. Each mode is a row of the modes table (modes.go).
 //
 // Usage:
 //
 //	kbench -brokers 127.0.0.1:19092 [-kafka-dir DIR] [-rounds 3] [-duration 10s]
-//	       [-clients 8] [-batch 100] [-stream-in-flight 8] [-out bench/results]
-//	       [-modes direct,http-batch,http-single,grpc-unary,grpc-stream]
-//	       [-profile DIR]
+//	       [-clients 8] [-batch 100] [-stream-in-flight 4] [-out bench/results]
+//	       [-modes peers,single,consume,cost | KEY,...] [-profile DIR]
+//	       [-kroxylicious=true] [-kroxylicious-heap 512m] [-kroxylicious-port 0]
+//	       [-registry-stub 127.0.0.1:0] [-corpus 4096] [-consume-records 200000]
+//	kbench breakdown -records N PROFILE   # where the CPU of a profile went, per record
 //
-// -profile turns on the sidecar's listen.pprof and saves, for each mode, a
-// CPU profile of eventguard over its first measured round and a heap
-// profile at its end: DIR/<mode>.cpu.pprof and DIR/<mode>.heap.pprof (read
-// them with go tool pprof).
+// -profile turns on the sidecar's listen.pprof and saves, for each
+// eventguard mode, a CPU profile over its first measured round, a heap
+// profile at its end, and the profile's per-record breakdown by stage:
+// DIR/<mode>.cpu.pprof, DIR/<mode>.heap.pprof, DIR/<mode>.breakdown.txt.
 package main
 
 import (
@@ -44,50 +49,69 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eventguard/eventguard/bench/corpus"
 	"github.com/eventguard/eventguard/config"
-	"github.com/eventguard/eventguard/examples"
 	"github.com/eventguard/eventguard/test/e2e/harness"
+	"github.com/eventguard/eventguard/validate"
 )
-
-// payloadPath is the example event every mode writes: an OrderPlaced of
-// about 1 KB, valid against orders-OrderPlaced version 1.
-const payloadPath = "contracts/orders-OrderPlaced/1/valid/large-13-items.json"
 
 // options are the command-line flags.
 type options struct {
-	brokers    string
-	kafkaDir   string
-	rounds     int
-	duration   time.Duration
-	warmup     time.Duration
-	clients    int
-	batch      int
-	inFlight   int
-	partitions int
-	modes      string
-	out        string
-	commit     string
-	binary     string
-	profile    string
+	brokers        string
+	kafkaDir       string
+	rounds         int
+	duration       time.Duration
+	warmup         time.Duration
+	clients        int
+	batch          int
+	inFlight       int
+	partitions     int
+	modes          string
+	out            string
+	commit         string
+	binary         string
+	profile        string
+	corpus         int
+	seed           uint64
+	consumeRecords int
+	kroxylicious   bool
+	kroxyHeap      string
+	kroxyPort      int
+	registryStub   string
+
+	// bin is the eventguard binary; sidecarEnv the settings every
+	// sidecar gets.
+	bin        string
+	sidecarEnv []string
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "breakdown" {
+		os.Exit(breakdownMain(os.Args[2:]))
+	}
 	var o options
 	flag.StringVar(&o.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka brokers (default $KAFKA_BROKERS)")
 	flag.StringVar(&o.kafkaDir, "kafka-dir", os.Getenv("KAFKA_DIR"), "test/kafka/kafka.sh data dir holding broker.pid, for the broker's CPU (default $KAFKA_DIR)")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each round runs every mode once, in turn")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of one mode's turn in a round")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up of each mode before the first round")
-	flag.IntVar(&o.clients, "clients", 8, "concurrent clients (N)")
+	flag.IntVar(&o.clients, "clients", 8, "concurrent clients (N) of the modes that do not set their own")
 	flag.IntVar(&o.batch, "batch", 100, "records per request in the batched modes")
 	flag.IntVar(&o.inFlight, "stream-in-flight", config.Default().GRPC.MaxStreamRequestsInFlight,
 		"requests each gRPC stream keeps unanswered (K); the sidecar's grpc.max_stream_requests_in_flight is set to the same")
-	flag.IntVar(&o.partitions, "partitions", 3, "partitions of the benchmark topic")
-	flag.StringVar(&o.modes, "modes", "", "comma-separated mode keys to run, of "+modeKeys()+" (default: all; the baseline always runs)")
+	flag.IntVar(&o.partitions, "partitions", 3, "partitions of the benchmark topics")
+	flag.StringVar(&o.modes, "modes", "", "comma-separated groups ("+strings.Join(groups, ",")+") or mode keys, of "+modeKeys()+" (default: all; (a) and (a2) always run)")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON results (empty: do not write)")
 	flag.StringVar(&o.commit, "commit", "", "commit the results are for (default: git rev-parse --short HEAD)")
 	flag.StringVar(&o.binary, "eventguard", "", "a prebuilt eventguard binary (default: build ./cmd/eventguard)")
-	flag.StringVar(&o.profile, "profile", "", "directory for eventguard's CPU and heap profiles of each mode's first round (empty: none)")
+	flag.StringVar(&o.profile, "profile", "", "directory for eventguard's CPU and heap profiles of each mode's first round, with their breakdown (empty: none)")
+	flag.IntVar(&o.corpus, "corpus", 4096, "distinct events in the corpus every mode writes")
+	flag.Uint64Var(&o.seed, "seed", 14, "seed of the corpus")
+	flag.IntVar(&o.consumeRecords, "consume-records", 200000, "records in each consume backlog (a consume turn ends early when it has read them all)")
+	flag.BoolVar(&o.kroxylicious, "kroxylicious", true, "run mode k (needs java 17+ and mvn; without them k is left out with the reason)")
+	flag.StringVar(&o.kroxyHeap, "kroxylicious-heap", "512m", "Kroxylicious's JVM heap (-Xms and -Xmx)")
+	flag.IntVar(&o.kroxyPort, "kroxylicious-port", 0, "Kroxylicious's bootstrap port P (its broker port is P+1); 0: free ports")
+	flag.StringVar(&o.registryStub, "registry-stub", "127.0.0.1:0", "address of the Apicurio v2 stub serving Kroxylicious the contract")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "kbench:", err)
@@ -95,23 +119,44 @@ func main() {
 	}
 }
 
+// groups are the tables, in order; -modes takes their names.
+var groups = []string{"peers", "single", "consume", "cost"}
+
 func run(o options) error {
 	if o.brokers == "" {
 		return errors.New("no brokers: set -brokers or KAFKA_BROKERS (test/run-bench.sh starts a broker)")
 	}
-	if o.rounds < 1 || o.clients < 1 || o.batch < 1 || o.inFlight < 1 || o.duration <= 0 {
-		return errors.New("-rounds, -clients, -batch, -stream-in-flight and -duration must be positive")
+	if o.rounds < 1 || o.clients < 1 || o.batch < 1 || o.inFlight < 1 || o.duration <= 0 || o.corpus < o.batch || o.consumeRecords < 1 {
+		return errors.New("-rounds, -clients, -batch, -stream-in-flight, -duration and -consume-records must be positive, -corpus at least -batch")
 	}
 	selected, err := selectModes(o.modes)
 	if err != nil {
 		return err
 	}
-	payload, err := examples.Contracts.ReadFile(payloadPath)
+	var unavailable []Unavailable
+	var runnable []Mode
+	for _, m := range selected {
+		reason := ""
+		if m.Needs != "" && !hasSetting(m.Needs) {
+			reason = fmt.Sprintf("not available: this build has no setting %s", m.Needs)
+		} else if m.Unavailable != nil {
+			if r := m.Unavailable(&o); r != "" {
+				reason = "not available: " + r
+			}
+		}
+		if reason != "" {
+			logf("%s: %s", m.Key, reason)
+			unavailable = append(unavailable, Unavailable{Key: m.Key, Name: m.Name, Reason: reason})
+			continue
+		}
+		runnable = append(runnable, m)
+	}
+
+	events := corpus.OrderPlaced(o.corpus, o.seed)
+	schema, err := corpus.Schema()
 	if err != nil {
 		return err
 	}
-	payload = []byte(strings.TrimSpace(string(payload)))
-
 	root, err := harness.ModuleRoot()
 	if err != nil {
 		return err
@@ -123,107 +168,131 @@ func run(o options) error {
 	defer os.RemoveAll(work)
 	ctx := context.Background()
 
-	bin := o.binary
-	if bin == "" {
+	o.bin = o.binary
+	if o.bin == "" {
 		logf("building eventguard")
-		if bin, err = harness.Build(ctx, root, work); err != nil {
+		if o.bin, err = harness.Build(ctx, root, work); err != nil {
 			return err
 		}
 	}
 	brokers := strings.Split(o.brokers, ",")
-	// harness.Start puts every listener (HTTP, admin, gRPC, registry) on a
-	// free loopback port through EVENTGUARD_LISTEN_*.
-	var env []string
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
 			return err
 		}
-		env = append(env, "EVENTGUARD_LISTEN_PPROF=true")
+		o.sidecarEnv = append(o.sidecarEnv, "EVENTGUARD_LISTEN_PPROF=true")
 	}
 	if o.inFlight != config.Default().GRPC.MaxStreamRequestsInFlight {
-		env = append(env, fmt.Sprintf("EVENTGUARD_GRPC_MAX_STREAM_REQUESTS_IN_FLIGHT=%d", o.inFlight))
+		o.sidecarEnv = append(o.sidecarEnv, fmt.Sprintf("EVENTGUARD_GRPC_MAX_STREAM_REQUESTS_IN_FLIGHT=%d", o.inFlight))
 	}
 	topic := harness.UniqueName("kbench")
 	if err := harness.CreateTopic(ctx, brokers, topic, int32(o.partitions)); err != nil {
 		return err
 	}
-	defer deleteTopic(brokers, topic)
+	defer deleteTopics(brokers, topic)
 	brokerPid := readPid(o.kafkaDir)
 	if brokerPid == 0 {
 		logf("no broker pid (set -kafka-dir / KAFKA_DIR to test/kafka/kafka.sh's dir): broker CPU is not measured")
 	}
+	app, err := startSinkApp()
+	if err != nil {
+		return err
+	}
+	defer app.stop()
 
-	// Every eventguard mode has a sidecar of its own, so that its CPU and
-	// peak RSS are its own: Go keeps freed memory a while, and one mode's
-	// peak would show in the next mode's figures. The sidecars of the
-	// modes not running sit idle.
-	base := &Env{Brokers: brokers, Topic: topic, Payload: payload, Batch: o.batch, Clients: o.clients, InFlight: o.inFlight}
-	runners := make([]*runner, len(selected))
-	for i, m := range selected {
+	base := &Env{Brokers: brokers, Topic: topic, Corpus: events, Schema: schema, Batch: o.batch, InFlight: o.inFlight, opts: &o, app: app}
+	// The schema id every framed value carries: orders-OrderPlaced v1's
+	// in an embedded registry, the same in every sidecar's (registered in
+	// the same order; a copy of a schema keeps its id), checked below.
+	if base.SchemaID, err = schemaID(ctx, &o, brokers, topic, filepath.Join(work, "id")); err != nil {
+		return err
+	}
+	base.Framed = make([][]byte, len(events))
+	for i, v := range events {
+		base.Framed[i] = validate.Frame(base.SchemaID, v)
+	}
+
+	var runners []*runner
+	for _, m := range runnable {
 		e := new(Env)
 		*e = *base
-		if !m.Baseline {
-			dir := filepath.Join(work, m.Key)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			sc, err := harness.Start(ctx, harness.Options{Binary: bin, Brokers: brokers, Dir: dir, Env: env})
-			if err != nil {
+		e.Clients = o.clients
+		if m.Clients > 0 {
+			e.Clients = m.Clients
+		}
+		if m.Sidecar != nil {
+			if err := startSidecar(ctx, e, m, filepath.Join(work, m.Key)); err != nil {
 				return fmt.Errorf("mode %s: %w", m.Key, err)
 			}
 			defer func() {
-				if err := sc.Stop(30 * time.Second); err != nil {
+				if err := e.Sidecar.Stop(30 * time.Second); err != nil {
 					logf("stopping eventguard (%s): %v", m.Key, err)
 				}
 			}()
-			logf("%s: eventguard pid %d at %s, gRPC %s", m.Key, sc.Pid(), sc.HTTP, sc.GRPC)
-			ss, err := harness.CopySubject(ctx, sc.Registry, topic+"-value", "orders-OrderPlaced", 1)
+		}
+		if m.Start != nil {
+			stop, err := m.Start(ctx, e)
 			if err != nil {
-				return err
+				reason := "not available: " + firstLine(err.Error())
+				logf("%s: %v", m.Key, err)
+				unavailable = append(unavailable, Unavailable{Key: m.Key, Name: m.Name, Reason: reason})
+				continue
 			}
-			e.Sidecar, e.SchemaID = sc, ss.ID
-			if base.SchemaID == 0 {
-				base.SchemaID = ss.ID // the baseline frames with a registered id
-			}
+			defer stop()
 		}
-		runners[i] = &runner{mode: m, env: e}
+		r := &runner{mode: m, env: e, perRequest: m.Records(e)}
+		if m.New != nil {
+			loop, closeFn, err := m.New(ctx, e)
+			if err != nil {
+				return fmt.Errorf("mode %s: %w", m.Key, err)
+			}
+			defer closeFn()
+			r.loop = loop
+		}
+		runners = append(runners, r)
 	}
-	for _, r := range runners {
-		if r.env.SchemaID == 0 {
-			r.env.SchemaID = max(base.SchemaID, 1)
+	if slices.ContainsFunc(runners, func(r *runner) bool { return r.mode.Measure != nil }) {
+		if err := fillConsumeTopics(ctx, base, o.consumeRecords, o.partitions); err != nil {
+			return err
 		}
-		loop, closeFn, err := r.mode.New(ctx, r.env)
-		if err != nil {
-			return fmt.Errorf("mode %s: %w", r.mode.Key, err)
-		}
-		defer closeFn()
-		r.loop, r.perRequest = loop, r.mode.Records(r.env)
 	}
 
 	load0 := loadAvg()
 	for _, r := range runners {
+		if r.mode.Measure != nil {
+			continue // a consume turn starts cold, like a new consumer
+		}
 		logf("warm-up %s (%s)", r.mode.Key, o.warmup)
 		r.round(o.warmup, 0)
 	}
 	for round := 1; round <= o.rounds; round++ {
 		for _, r := range runners {
 			var saved <-chan error
-			if o.profile != "" && round == 1 && r.env.Sidecar != nil {
-				saved = profile(r.env.Sidecar.Admin, filepath.Join(o.profile, r.mode.Key), o.duration)
+			prefix := filepath.Join(o.profile, r.mode.Key)
+			if o.profile != "" && round == 1 && r.env.Sidecar != nil && r.mode.Measure == nil {
+				saved = profile(r.env.Sidecar.Admin, prefix, o.duration)
 			}
-			res := r.round(o.duration, brokerPid)
+			var res roundResult
+			if r.mode.Measure != nil {
+				res = r.mode.Measure(ctx, r.env, o.duration, brokerPid)
+			} else {
+				res = r.round(o.duration, brokerPid)
+			}
 			if saved != nil {
 				if err := <-saved; err != nil {
 					logf("profile of %s: %v", r.mode.Key, err)
+				} else if err := writeBreakdown(prefix, res.records); err != nil {
+					logf("breakdown of %s: %v", r.mode.Key, err)
 				}
 			}
 			r.rounds = append(r.rounds, res)
-			logf("round %d %-12s %8.0f records/s  p50 %6.2f ms  p99 %6.2f ms  errors %d",
-				round, r.mode.Key, float64(res.records)/res.seconds, ms(percentile(res.latencies, 50)), ms(percentile(res.latencies, 99)), res.errors)
+			logf("round %d %-22s %9.0f records/s  p50 %6.2f ms  p99 %6.2f ms  errors %d",
+				round, r.mode.Key, float64(res.records)/max(res.seconds, 1e-9), ms(percentile(res.latencies, 50)), ms(percentile(res.latencies, 99)), res.errors)
 		}
 	}
 
-	rep := report(o, base, runners, brokerPid != 0)
+	rep := report(&o, base, runners, brokerPid != 0)
+	rep.Unavailable = unavailable
 	rep.Kafka = kafkaVersion(brokerPid)
 	rep.LoadAvg = [2]string{load0, loadAvg()}
 	rep.Commit = o.commit
@@ -231,7 +300,7 @@ func run(o options) error {
 		rep.Commit = gitCommit(root)
 	}
 	fmt.Println()
-	writeTable(os.Stdout, rep)
+	writeTables(os.Stdout, rep)
 	if o.out == "" {
 		return nil
 	}
@@ -253,25 +322,91 @@ func run(o options) error {
 	return nil
 }
 
-// selectModes returns the modes named in list (all when empty), baseline
-// first.
+// schemaID starts a sidecar briefly to learn the id its embedded registry
+// gives orders-OrderPlaced version 1 (and a copy of it).
+func schemaID(ctx context.Context, o *options, brokers []string, topic, dir string) (int, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	sc, err := harness.Start(ctx, harness.Options{Binary: o.bin, Brokers: brokers, Dir: dir})
+	if err != nil {
+		return 0, err
+	}
+	defer sc.Stop(30 * time.Second)
+	ss, err := harness.CopySubject(ctx, sc.Registry, topic+"-value", "orders-OrderPlaced", 1)
+	if err != nil {
+		return 0, err
+	}
+	return ss.ID, nil
+}
+
+// startSidecar starts the mode's own eventguard as its SidecarSpec says
+// and registers the benchmark topic's subject in its registry.
+func startSidecar(ctx context.Context, e *Env, m Mode, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	o := e.opts
+	env := slices.Clone(o.sidecarEnv)
+	for _, kv := range m.Sidecar.Env {
+		env = append(env, strings.ReplaceAll(kv, "{{app}}", e.app.url))
+	}
+	if m.Sidecar.Unix {
+		// A short directory: a socket path is at most 107 bytes.
+		sock, err := os.MkdirTemp("", "kb-")
+		if err != nil {
+			return err
+		}
+		e.HTTPSock, e.GRPCSock = filepath.Join(sock, "http.sock"), filepath.Join(sock, "grpc.sock")
+		env = append(env, "EVENTGUARD_LISTEN_HTTP=unix://"+e.HTTPSock, "EVENTGUARD_LISTEN_GRPC=unix://"+e.GRPCSock)
+	}
+	opts := harness.Options{Binary: o.bin, Brokers: e.Brokers, Dir: dir, Env: env}
+	if m.Sidecar.Config != "" {
+		opts.Config = filepath.Join(dir, "config.yaml")
+		text := strings.NewReplacer("{{topic}}", e.Topic, "{{app}}", e.app.url).Replace(m.Sidecar.Config)
+		if err := os.WriteFile(opts.Config, []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	sc, err := harness.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	e.Sidecar, e.ProxyPid = sc, sc.Pid()
+	where := sc.HTTP + ", gRPC " + sc.GRPC
+	if m.Sidecar.Unix {
+		where = e.HTTPSock + ", gRPC " + e.GRPCSock
+	}
+	logf("%s: eventguard pid %d at %s", m.Key, sc.Pid(), where)
+	ss, err := harness.CopySubject(ctx, sc.Registry, e.Topic+"-value", "orders-OrderPlaced", 1)
+	if err != nil {
+		return err
+	}
+	if ss.ID != e.SchemaID {
+		return fmt.Errorf("orders-OrderPlaced v1 has id %d in this sidecar's registry, %d in the first one's", ss.ID, e.SchemaID)
+	}
+	return nil
+}
+
+// selectModes returns the modes named in list by key or group (all when
+// empty), in table order; (a) and (a2) always.
 func selectModes(list string) ([]Mode, error) {
 	if list == "" {
 		return modes, nil
 	}
 	want := strings.Split(list, ",")
-	var out []Mode
-	for _, m := range modes {
-		if m.Baseline || slices.Contains(want, m.Key) {
-			out = append(out, m)
-		}
-	}
 	for _, k := range want {
-		if k == "" {
+		if k == "" || slices.Contains(groups, k) {
 			continue
 		}
 		if !slices.ContainsFunc(modes, func(m Mode) bool { return m.Key == k }) {
-			return nil, fmt.Errorf("unknown mode %q", k)
+			return nil, fmt.Errorf("unknown mode or group %q", k)
+		}
+	}
+	var out []Mode
+	for _, m := range modes {
+		if m.Baseline || m.Reference || slices.Contains(want, m.Key) || slices.Contains(want, m.Group) {
+			out = append(out, m)
 		}
 	}
 	return out, nil
@@ -289,7 +424,7 @@ func modeKeys() string {
 // runner measures one mode.
 type runner struct {
 	mode       Mode
-	env        *Env // Sidecar: this mode's own (nil for the baseline)
+	env        *Env // Sidecar: this mode's own (nil for none)
 	loop       Loop
 	perRequest int
 	rounds     []roundResult
@@ -301,23 +436,30 @@ type roundResult struct {
 	firstError                string
 	seconds                   float64
 	latencies                 []time.Duration
-	// CPU seconds used during the turn, and eventguard's peak RSS in bytes
-	// (VmHWM after resetting it at the start; 0 if unknown).
-	egCPU, brokerCPU, clientCPU float64
-	egPeakRSS                   int64
+	// CPU seconds used during the turn by the proxy (eventguard or
+	// Kroxylicious), the broker and kbench (the clients), and the
+	// proxy's peak RSS in bytes (VmHWM after resetting it at the start;
+	// 0 if unknown).
+	proxyCPU, brokerCPU, clientCPU float64
+	proxyPeakRSS                   int64
 }
 
-// round runs the mode's clients for d and measures them. egPid and
-// brokerPid may be 0 (not measured: the warm-up).
+// fail records a turn that could not run.
+func (r *roundResult) fail(err error) {
+	r.errors++
+	if r.firstError == "" {
+		r.firstError = err.Error()
+	}
+}
+
+// round runs the mode's clients for d and measures them. brokerPid may be
+// 0 (not measured: the warm-up).
 func (r *runner) round(d time.Duration, brokerPid int) roundResult {
-	e, egPid := r.env, 0
-	if e.Sidecar != nil {
-		egPid = e.Sidecar.Pid()
+	e, proxyPid := r.env, r.env.ProxyPid
+	if proxyPid != 0 {
+		resetPeakRSS(proxyPid)
 	}
-	if egPid != 0 {
-		resetPeakRSS(egPid)
-	}
-	eg0, br0, cl0 := cpuSeconds(egPid), cpuSeconds(brokerPid), cpuSeconds(os.Getpid())
+	px0, br0, cl0 := cpuSeconds(proxyPid), cpuSeconds(brokerPid), cpuSeconds(os.Getpid())
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	t0 := time.Now()
@@ -335,10 +477,7 @@ func (r *runner) round(d time.Duration, brokerPid int) roundResult {
 				res.latencies = append(res.latencies, time.Since(sent))
 				res.requests++
 				if err != nil {
-					res.errors++
-					if res.firstError == "" {
-						res.firstError = err.Error()
-					}
+					res.fail(err)
 					return
 				}
 				res.records += r.perRequest
@@ -356,13 +495,19 @@ func (r *runner) round(d time.Duration, brokerPid int) roundResult {
 		}
 		out.latencies = append(out.latencies, p.latencies...)
 	}
-	out.egCPU = cpuSeconds(egPid) - eg0
+	out.proxyCPU = cpuSeconds(proxyPid) - px0
 	out.brokerCPU = cpuSeconds(brokerPid) - br0
 	out.clientCPU = cpuSeconds(os.Getpid()) - cl0
-	if egPid != 0 {
-		out.egPeakRSS = peakRSS(egPid)
+	if proxyPid != 0 {
+		out.proxyPeakRSS = peakRSS(proxyPid)
 	}
 	return out
+}
+
+// firstLine returns s up to its first newline.
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
 }
 
 func logf(format string, args ...any) {

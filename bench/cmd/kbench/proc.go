@@ -98,9 +98,9 @@ func kafkaVersion(pid int) string {
 	return "unknown"
 }
 
-// deleteTopic removes the benchmark topic, so repeated runs do not fill
-// the broker's disk.
-func deleteTopic(brokers []string, topic string) {
+// deleteTopics removes the benchmark topic and the consume rows' topics
+// (those that exist), so repeated runs do not fill the broker's disk.
+func deleteTopics(brokers []string, topic string) {
 	cl, err := harness.NewClient(brokers)
 	if err != nil {
 		logf("delete topic %s: %v", topic, err)
@@ -109,7 +109,16 @@ func deleteTopic(brokers []string, topic string) {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := kadm.NewClient(cl).DeleteTopics(ctx, topic); err != nil {
+	valid, invalid := consumeTopics(topic)
+	adm := kadm.NewClient(cl)
+	resps, err := adm.DeleteTopics(ctx, topic, valid, invalid, invalid+".dlq")
+	if err != nil {
 		logf("delete topic %s: %v", topic, err)
+		return
+	}
+	for _, r := range resps {
+		if r.Err != nil && r.Topic == topic {
+			logf("delete topic %s: %v", r.Topic, r.Err)
+		}
 	}
 }
