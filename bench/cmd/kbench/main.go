@@ -403,6 +403,16 @@ func selectModes(list string) ([]Mode, error) {
 			return nil, fmt.Errorf("unknown mode or group %q", k)
 		}
 	}
+	// A row's base runs with it (a cost row's twin, a consume row's
+	// plain consumer), and the base's base.
+	for changed := true; changed; {
+		changed = false
+		for _, m := range modes {
+			if m.Base != "" && !slices.Contains(want, m.Base) && (slices.Contains(want, m.Key) || slices.Contains(want, m.Group)) {
+				want, changed = append(want, m.Base), true
+			}
+		}
+	}
 	var out []Mode
 	for _, m := range modes {
 		if m.Baseline || m.Reference || slices.Contains(want, m.Key) || slices.Contains(want, m.Group) {

@@ -140,7 +140,7 @@ func oneAtATime(do func(ctx context.Context, client int) error, close func(), er
 // are consecutive in the corpus (no event twice in a request).
 type turns struct {
 	n, clients, size int
-	next         []int
+	next             []int
 }
 
 func newTurns(e *Env, n int) *turns {
@@ -174,7 +174,7 @@ var modes = []Mode{
 	{
 		Key: "kroxylicious", Name: "(k) Kroxylicious 0.12.0 RecordValidation (JSON Schema), batch", Group: "peers",
 		Unavailable: kroxyUnavailable, Start: startKroxylicious,
-		Records:     func(e *Env) int { return e.Batch },
+		Records: func(e *Env) int { return e.Batch },
 		New: func(ctx context.Context, e *Env) (Loop, func(), error) {
 			// Unframed JSON: the filter reads a framed value's id as an
 			// Apicurio 8-byte global id, which a Confluent 4-byte id is not.

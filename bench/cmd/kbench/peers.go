@@ -291,7 +291,6 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-
 // javaVersion is the first line of `java -version`, or "no java".
 func javaVersion() string {
 	out, err := exec.Command("java", "-version").CombinedOutput()
