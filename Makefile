@@ -50,7 +50,7 @@ fmt: ## gofmt the tree
 vet: ## go vet
 	$(GO) vet ./...
 
-bench: ## side-by-side benchmark on a real broker: direct franz-go vs eventguard (writes bench/results/)
+bench: ## side-by-side benchmark on a real broker: eventguard vs franz-go direct, validating franz-go, Kroxylicious (writes bench/results/)
 	test/run-bench.sh
 
 bench-go: ## Go benchmarks of the hot paths (validation, HTTP batch, consume, rules, dedupe)

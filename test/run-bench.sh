@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs the side-by-side benchmark for `make bench` (not part of make
-# test): bench/cmd/kbench against a real Kafka broker — direct franz-go vs
-# eventguard over HTTP (batch, single) and gRPC (unary, stream) — printing a
-# Markdown table and writing bench/results/<date>-<commit>.json.
+# test): bench/cmd/kbench against a real Kafka broker — franz-go direct,
+# franz-go validating in the client, Kroxylicious's RecordValidation (when
+# java and mvn are on PATH; else left out with the reason), eventguard over
+# HTTP and gRPC, one event per request over TCP and Unix sockets, the
+# consume side and the cost of optional features — printing Markdown tables
+# and writing bench/results/<date>-<commit>.json.
 #
 # Uses KAFKA_BROKERS when set (broker CPU is measured only if KAFKA_DIR names
 # kafka.sh's dir); otherwise starts a broker with test/kafka/kafka.sh and
 # takes it down afterwards (a broker that was already running is left
 # running; kafka.sh's variables such as KAFKA_PORT pass through). Extra
-# arguments go to kbench, e.g. -rounds 1 -duration 5s, -modes
-# grpc-unary,grpc-stream, -stream-in-flight 8, or -out '' to write no JSON.
+# arguments go to kbench, e.g. -rounds 1 -duration 5s, -modes peers,consume,
+# -kroxylicious=false, -profile DIR, or -out '' to write no JSON.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
