@@ -252,7 +252,7 @@ type apicurioStub struct {
 func startApicurioStub(addr string, schema []byte) (*apicurioStub, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("Apicurio stub on %s: %w", addr, err)
+		return nil, fmt.Errorf("listen for the Apicurio stub on %s: %w", addr, err)
 	}
 	s := &apicurioStub{url: "http://" + ln.Addr().String()}
 	id := strconv.Itoa(kroxyGlobalID)
