@@ -18,8 +18,12 @@ func singleModes() []Mode {
 	var out []Mode
 	for _, c := range singleClients {
 		base := fmt.Sprintf("direct-single-c%d", c)
+		clients := fmt.Sprintf("%d clients", c)
+		if c == 1 {
+			clients = "1 client"
+		}
 		out = append(out, Mode{
-			Key: base, Name: fmt.Sprintf("franz-go direct, 1/request, %d clients", c), Group: "single", Clients: c,
+			Key: base, Name: "franz-go direct, 1/request, " + clients, Group: "single", Clients: c,
 			Records: func(*Env) int { return 1 },
 			New: func(ctx context.Context, e *Env) (Loop, func(), error) {
 				return oneAtATime(newDirect(e, e.Brokers, 1, e.Framed, nil))
@@ -32,7 +36,7 @@ func singleModes() []Mode {
 			}
 			out = append(out,
 				Mode{
-					Key: fmt.Sprintf("http-single%s-c%d", suffix, c), Name: fmt.Sprintf("eventguard HTTP, 1/request, %s, %d clients", over, c),
+					Key: fmt.Sprintf("http-single%s-c%d", suffix, c), Name: fmt.Sprintf("eventguard HTTP, 1/request, %s, %s", over, clients),
 					Group: "single", Base: base, Clients: c, Sidecar: &SidecarSpec{Unix: unix},
 					Records: func(*Env) int { return 1 },
 					New: func(ctx context.Context, e *Env) (Loop, func(), error) {
@@ -40,7 +44,7 @@ func singleModes() []Mode {
 					},
 				},
 				Mode{
-					Key: fmt.Sprintf("grpc-single%s-c%d", suffix, c), Name: fmt.Sprintf("eventguard gRPC unary, 1/request, %s, %d clients", over, c),
+					Key: fmt.Sprintf("grpc-single%s-c%d", suffix, c), Name: fmt.Sprintf("eventguard gRPC unary, 1/request, %s, %s", over, clients),
 					Group: "single", Base: base, Clients: c, Sidecar: &SidecarSpec{Unix: unix},
 					Records: func(*Env) int { return 1 },
 					New: func(ctx context.Context, e *Env) (Loop, func(), error) {
