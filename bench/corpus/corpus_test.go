@@ -17,7 +17,7 @@ func TestOrderPlacedIsVariedAndValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 2000
+	const n = 500
 	events := OrderPlaced(n, 1)
 	if len(events) != n {
 		t.Fatalf("%d events, want %d", len(events), n)
