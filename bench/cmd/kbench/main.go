@@ -352,12 +352,9 @@ func startSidecar(ctx context.Context, e *Env, m Mode, dir string) error {
 		env = append(env, strings.ReplaceAll(kv, "{{app}}", e.app.url))
 	}
 	if m.Sidecar.Unix {
-		// A short directory: a socket path is at most 107 bytes.
-		sock, err := os.MkdirTemp("", "kb-")
-		if err != nil {
-			return err
-		}
-		e.HTTPSock, e.GRPCSock = filepath.Join(sock, "http.sock"), filepath.Join(sock, "grpc.sock")
+		// In the run's work dir (removed at the end); a socket path is at
+		// most 104 bytes, and this one about 60.
+		e.HTTPSock, e.GRPCSock = filepath.Join(dir, "http.sock"), filepath.Join(dir, "grpc.sock")
 		env = append(env, "EVENTGUARD_LISTEN_HTTP=unix://"+e.HTTPSock, "EVENTGUARD_LISTEN_GRPC=unix://"+e.GRPCSock)
 	}
 	opts := harness.Options{Binary: o.bin, Brokers: e.Brokers, Dir: dir, Env: env}
