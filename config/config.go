@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Config is the whole sidecar configuration.
@@ -50,6 +52,11 @@ type Config struct {
 
 	// Deprecations declares deprecated subject versions. Default: none.
 	Deprecations []Deprecation `yaml:"deprecations"`
+
+	// Rules configures the contracts' domain rules (CEL, KEY,
+	// TRANSITION; docs/rules.md): rules of the config's own, and their
+	// bounds.
+	Rules Rules `yaml:"rules"`
 
 	// Log configures logging.
 	Log Log `yaml:"log"`
@@ -422,4 +429,39 @@ func (d Date) MarshalText() ([]byte, error) {
 		return nil, nil
 	}
 	return []byte(d.Format(time.DateOnly)), nil
+}
+
+// Rules configures the contracts' domain rules. A schema version's rules
+// are its registry ruleSet's domain rules (contracts register puts a
+// subject.yaml's rules there) and the ones listed here for its subject.
+type Rules struct {
+	// Subjects adds rules to subjects: for a registry that drops a
+	// schema's ruleSet (Apicurio does), or to change one (a rule here
+	// replaces the registry's rule of the same name, e.g. to roll it out
+	// in warn mode first). A rule that does not compile stops the start
+	// with its name. Default: none.
+	Subjects []SubjectRules `yaml:"subjects"`
+	// MaxCost aborts one CEL rule's evaluation on one record past this
+	// runtime cost (about one step per list item visited): the rule's
+	// outcome is then error, and it counts as a failure. Default: 100000.
+	MaxCost int `yaml:"max_cost"`
+	// TransitionKeys bounds each subscription's TRANSITION rule memory:
+	// the keys whose last value it remembers (per rule, topic and
+	// partition), the least recently used forgotten first (its next record
+	// is a new baseline). About 180 bytes per key. Default: 100000.
+	TransitionKeys int `yaml:"transition_keys"`
+}
+
+// SubjectRules are the config's rules for one subject.
+type SubjectRules struct {
+	// Subject the rules apply to. Required.
+	Subject string `yaml:"subject"`
+	// Version they apply to. Default: 0, every version.
+	Version int `yaml:"version"`
+	// Rules lists the rules in the shape of Confluent's data-contract
+	// domain rules: name, doc, kind (CONDITION), type (CEL, KEY,
+	// TRANSITION), mode (WRITE, READ, WRITEREAD), expr, onFailure (ERROR,
+	// DLQ, NONE), params (eventguard.mode: observe, warn or enforce),
+	// disabled. Checked when the sidecar starts. Required.
+	Rules yaml.Node `yaml:"rules"`
 }

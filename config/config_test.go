@@ -194,6 +194,7 @@ func TestDocumentedDefaults(t *testing.T) {
 topics: [{name: pets}]
 subscriptions: [{name: sub}]
 deprecations: [{subject: pets-value, version: 1, sunset: 2027-03-31, replacement: {subject: pets-value, version: 2}}]
+rules: {subjects: [{subject: pets-value, rules: []}]}
 `, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -109,6 +109,8 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Deprecations {
 		setS(&c.Deprecations[i].AfterSunset, "warn")
 	}
+	setI(&c.Rules.MaxCost, 100000)
+	setI(&c.Rules.TransitionKeys, 100000)
 	setS(&c.Log.Level, "info")
 	setS(&c.Log.Format, "json")
 	setD(&c.Shutdown.GracePeriod, 20*time.Second)

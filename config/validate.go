@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // FieldError is one problem with one field.
@@ -157,6 +159,25 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.ProduceTimeout <= 0 {
 		bad("limits.produce_timeout", "must be positive")
+	}
+
+	if c.Rules.MaxCost < 1 {
+		bad("rules.max_cost", "must be at least 1")
+	}
+	if c.Rules.TransitionKeys < 1 {
+		bad("rules.transition_keys", "must be at least 1")
+	}
+	for i, r := range c.Rules.Subjects {
+		p := fmt.Sprintf("rules.subjects[%d]", i)
+		if r.Subject == "" {
+			bad(p+".subject", "is required")
+		}
+		if r.Version < 0 {
+			bad(p+".version", "must be 0 (every version) or a version number")
+		}
+		if r.Rules.Kind != yaml.SequenceNode {
+			bad(p+".rules", "must be a list of rules")
+		}
 	}
 
 	names := map[string]int{}

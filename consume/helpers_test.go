@@ -325,6 +325,17 @@ type countingObserver struct {
 	retried      int
 	validated    int
 	deadLettered map[string]int
+	// rules counts rule evaluations as "rule/outcome".
+	rules map[string]int
+}
+
+func (o *countingObserver) RuleEvaluated(_ Labels, rule, _, outcome string) {
+	o.mu.Lock()
+	if o.rules == nil {
+		o.rules = map[string]int{}
+	}
+	o.rules[rule+"/"+outcome]++
+	o.mu.Unlock()
 }
 
 func (o *countingObserver) Delivered(Labels, int, time.Duration) {

@@ -17,6 +17,7 @@ import (
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
+	"github.com/eventguard/eventguard/rules"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
 
@@ -63,6 +64,11 @@ type Options struct {
 	// ClientOpts are added to the Kafka client's options (tests tune
 	// session timeouts or dialers with them). Default: none.
 	ClientOpts []kgo.Opt
+	// TransitionKeys bounds the subscription's TRANSITION rule memory
+	// (rules.State): the keys whose last value is remembered, per rule,
+	// topic and partition, least recently used first out. Default:
+	// rules.DefaultMaxStateEntries.
+	TransitionKeys int
 }
 
 // fetchMaxWait bounds how long the broker holds a fetch waiting for data.
@@ -95,6 +101,9 @@ type Loop struct {
 	sub   *config.Subscription
 	cl    *kgo.Client
 	check *check.Checker
+	// state is the subscription's TRANSITION rule memory; partitions the
+	// loop gives up are forgotten (a new owner starts from a baseline).
+	state *rules.State
 	dlq   *dlq.Writer
 	log   *slog.Logger
 
@@ -160,6 +169,7 @@ func Start(o Options) (*Loop, error) {
 		o:         o,
 		sub:       sub,
 		check:     o.Checker,
+		state:     rules.NewState(o.TransitionKeys),
 		log:       o.Logger.With("subscription", sub.Name, "group", sub.Group),
 		wired:     make(chan struct{}),
 		polled:    make(chan struct{}),
@@ -402,6 +412,11 @@ func (l *Loop) detach(which map[string][]int32) []*partition {
 				}
 			}
 		}
+	}
+	for _, p := range out {
+		// What this process remembers of a partition it no longer owns
+		// would be stale by the time it owned it again.
+		l.state.Forget(p.topic, p.part)
 	}
 	l.setCapLocked()
 	return out

@@ -30,6 +30,9 @@ type Observer interface {
 	// Validated: a record's payload was parsed and checked against its
 	// schema (valid or not) in d, the schema lookup included.
 	Validated(d time.Duration)
+	// RuleEvaluated: a contract rule ran on a record; mode is its rollout
+	// (observe, warn, enforce), outcome pass, fail, error or skipped.
+	RuleEvaluated(l Labels, rule, mode, outcome string)
 }
 
 // NopObserver ignores every outcome.
@@ -46,5 +49,8 @@ func (NopObserver) DeadLettered(Labels, string) {}
 
 // Validated does nothing.
 func (NopObserver) Validated(time.Duration) {}
+
+// RuleEvaluated does nothing.
+func (NopObserver) RuleEvaluated(Labels, string, string, string) {}
 
 var _ Observer = NopObserver{}

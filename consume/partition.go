@@ -18,6 +18,7 @@ import (
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/kafka"
+	"github.com/eventguard/eventguard/rules"
 	"github.com/eventguard/eventguard/telemetry/span"
 	"github.com/eventguard/eventguard/validate"
 )
@@ -277,7 +278,8 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 	var err error
 	for wait := 1; ; wait++ {
 		t0 := time.Now()
-		res, err = l.check.Consume(ctx, &check.ConsumeInput{Topic: p.policy, AnySubject: p.anySubject, Value: r.Value, Group: l.sub.Group})
+		res, err = l.check.Consume(ctx, &check.ConsumeInput{Topic: p.policy, AnySubject: p.anySubject, Value: r.Value, Group: l.sub.Group,
+			Partition: p.part, Key: r.Key, Headers: r.Headers, State: l.state})
 		if err == nil {
 			if res.Schema != nil {
 				l.o.Observer.Validated(time.Since(t0))
@@ -297,17 +299,24 @@ func (p *partition) handle(r *kgo.Record) (abandoned bool) {
 		labels.Subject, labels.Version = res.Schema.Subject, res.Schema.Version
 		labels.Deprecated = res.Deprecation != nil
 	}
+	if len(res.Rules) > 0 {
+		p.rulesRan(r, labels, &res.Verdict)
+	}
 	if !res.Passed() {
 		settled = true
 		span.SetStatus(codes.Error, res.Code)
-		p.deadLetter(ctx, r, &dlq.Info{
+		info := &dlq.Info{
 			Reason:     res.Code,
 			Message:    res.Message,
 			Violations: violations(res.Violations),
 			SchemaID:   res.SchemaID,
 			Subject:    labels.Subject,
 			Version:    labels.Version,
-		}, labels)
+		}
+		if c := res.CauseRule(); c != nil && res.Code == check.CodeRuleViolation {
+			info.Rule = c.Rule.Name
+		}
+		p.deadLetter(ctx, r, info, labels)
 		return false
 	}
 
@@ -472,4 +481,17 @@ func violations(vs []validate.Violation) []dlq.Violation {
 		out[i] = dlq.Violation{Path: v.Path, Keyword: v.Keyword, Message: v.Message}
 	}
 	return out
+}
+
+// rulesRan reports the contract rules that ran on r to the Observer, and
+// logs each warn-mode rule r broke (it is delivered all the same).
+func (p *partition) rulesRan(r *kgo.Record, labels Labels, v *check.Verdict) {
+	for i := range v.Rules {
+		res := &v.Rules[i]
+		p.l.o.Observer.RuleEvaluated(labels, res.Rule.Name, res.Rollout.String(), res.Outcome.String())
+		if res.Effect == rules.EffectWarn {
+			p.l.log.Warn("record broke a warn-mode rule; delivered", "topic", p.topic, "partition", p.part, "offset", r.Offset,
+				"subject", labels.Subject, "version", labels.Version, "rule", res.Rule.Name, "result", res.String())
+		}
+	}
 }

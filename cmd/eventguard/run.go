@@ -51,5 +51,8 @@ func loadConfig(path string) (*config.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
+	if _, _, err := configRules(cfg); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
 	return cfg, nil
 }

@@ -110,7 +110,12 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 	s.monitor = kafka.NewMonitor(kcl, 2*time.Second)
 	notChecked := error(errors.New("registry not reached yet"))
 	s.registryErr.Store(&notChecked)
-	s.checker = check.New(check.Options{Resolver: s.resolver, Deprecations: s.deprecations, Logger: log})
+	subjectRules, ruleOpts, err := configRules(cfg)
+	if err != nil {
+		kcl.Close()
+		return nil, err
+	}
+	s.checker = check.New(check.Options{Resolver: s.resolver, Deprecations: s.deprecations, Logger: log, Rules: subjectRules, RuleOptions: ruleOpts})
 	s.pipeline = produce.New(cfg, produce.Options{
 		Checker:  s.checker,
 		Producer: kcl,
@@ -269,7 +274,7 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 func (s *sidecar) startSubscriptions() error {
 	opts := make([]consume.Options, 0, len(s.cfg.Subscriptions))
 	for _, sub := range s.cfg.Subscriptions {
-		o := consume.Options{Subscription: sub, Kafka: s.cfg.Kafka, Instance: s.cfg.Instance, Checker: s.checker, Policy: s.consumePolicy(sub), Logger: s.log}
+		o := consume.Options{Subscription: sub, Kafka: s.cfg.Kafka, Instance: s.cfg.Instance, Checker: s.checker, Policy: s.consumePolicy(sub), Logger: s.log, TransitionKeys: s.cfg.Rules.TransitionKeys}
 		if sub.Deliver.GRPC {
 			o.Deliverer = s.grpc.Hub()
 		}

@@ -79,6 +79,18 @@ func (o *Consume) DeadLettered(l consume.Labels, reason string) {
 	}
 }
 
+// RuleEvaluated counts a contract rule's evaluation on a consumed record,
+// and a failure of it in the catalog under the consumer group.
+func (o *Consume) RuleEvaluated(l consume.Labels, rule, mode, outcome string) {
+	o.Metrics.RuleEvaluated(recordLabels(l), rule, mode, outcome)
+	if outcome == "fail" || outcome == "error" {
+		o.Catalog.RuleFailed(catalog.RuleEvent{Topic: l.Topic, Subject: l.Subject, Version: l.Version, Rule: rule, Mode: mode}, l.Group, false)
+	}
+	if o.Next != nil {
+		o.Next.RuleEvaluated(l, rule, mode, outcome)
+	}
+}
+
 // Validated observes a consumed record's validation time.
 func (o *Consume) Validated(d time.Duration) {
 	o.Metrics.Validated(telemetry.DirectionConsume, d)
