@@ -14,6 +14,7 @@ import (
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/dlq"
 	"github.com/eventguard/eventguard/internal/testutil"
+	"github.com/eventguard/eventguard/rules"
 	"github.com/eventguard/eventguard/validate"
 )
 
@@ -173,7 +174,7 @@ func TestAvroAndProtobufRoundTrip(t *testing.T) {
 				t.Fatalf("payload %q: want the binary encoding, not JSON", v.Payload)
 			}
 			framed := validate.Frame(v.Schema.ID, v.Payload)
-			cv, err := c.Consume(ctx, &check.ConsumeInput{Topic: in.Topic, Value: framed})
+			cv, err := c.Consume(ctx, &check.ConsumeInput{Topic: in.Topic, Value: framed, Key: []byte("k"), State: rules.NewState(10)})
 			if err != nil || !cv.Passed() {
 				t.Fatalf("consume: %q %s %v", cv.Code, cv.Message, err)
 			}
@@ -186,7 +187,7 @@ func TestAvroAndProtobufRoundTrip(t *testing.T) {
 			if err != nil || !bytes.Equal(v2.Payload, v.Payload) {
 				t.Errorf("the delivered JSON does not encode to the same bytes: %q %v", v2.Code, err)
 			}
-			bad, err := c.Consume(ctx, &check.ConsumeInput{Topic: in.Topic, Value: validate.Frame(v.Schema.ID, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})})
+			bad, err := c.Consume(ctx, &check.ConsumeInput{Topic: in.Topic, Value: validate.Frame(v.Schema.ID, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}), Key: []byte("k"), State: rules.NewState(10)})
 			if err != nil || bad.Code != validate.CodeMalformedPayload {
 				t.Errorf("garbage payload: %q %s %v, want malformed_payload", bad.Code, bad.Message, err)
 			}

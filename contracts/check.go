@@ -45,7 +45,11 @@ func notFound(msg string) error {
 }
 
 func schemaOf(v *Version) sr.Schema {
-	return sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References}
+	s := sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References}
+	if len(v.Rules) > 0 {
+		s.SchemaRuleSet, _ = ruleSet(v.Rules) // checked when the folder was loaded
+	}
+	return s
 }
 
 // SchemaByID implements validate.Registry.

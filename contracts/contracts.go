@@ -32,6 +32,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 	"gopkg.in/yaml.v3"
+
+	"github.com/eventguard/eventguard/rules"
 )
 
 // Version is one schema version of a subject with its golden payloads.
@@ -48,6 +50,11 @@ type Version struct {
 	References []sr.SchemaReference
 	// Valid and Invalid map a golden payload's file path to its bytes.
 	Valid, Invalid map[string][]byte
+	// Rules are the version's domain rules: the subject's (subject.yaml
+	// rules:), each replaced by the version's own of the same name
+	// (<version>/rules.yaml). Register sends them as the schema's
+	// ruleSet.domainRules.
+	Rules []rules.Rule
 }
 
 // Subject is one registry subject.
@@ -59,7 +66,10 @@ type Subject struct {
 	// Consumers are the registered readers of the subject (who breaks
 	// when a version changes, who blocks a version's retirement).
 	Consumers []Consumer `yaml:"consumers"`
-	Versions  []*Version `yaml:"-"`
+	// Rules are the subject's domain rules, for every version (in
+	// Confluent's shape; docs/rules.md).
+	Rules    []rules.Rule `yaml:"rules"`
+	Versions []*Version   `yaml:"-"`
 }
 
 // Consumer is one registered reader of a subject, as subject.yaml lists it:
@@ -160,6 +170,9 @@ func loadSubject(fsys fs.FS, name string) (*Subject, error) {
 		}
 		v, err := loadVersion(fsys, name, n)
 		if err != nil {
+			return nil, err
+		}
+		if err := v.loadRules(fsys, s.Rules); err != nil {
 			return nil, err
 		}
 		s.Versions = append(s.Versions, v)
@@ -353,7 +366,13 @@ func (s *Set) Register(ctx context.Context, cl SchemaClient) ([]Registered, erro
 	}
 	var out []Registered
 	for _, v := range ordered {
-		ss, err := cl.CreateSchema(ctx, v.Subject, sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References})
+		sch := sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References}
+		if len(v.Rules) > 0 {
+			if sch.SchemaRuleSet, err = ruleSet(v.Rules); err != nil {
+				return out, fmt.Errorf("%s version %d: %w", v.Subject, v.Version, err)
+			}
+		}
+		ss, err := cl.CreateSchema(ctx, v.Subject, sch)
 		if err != nil {
 			return out, registerError(v, err)
 		}

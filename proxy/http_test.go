@@ -177,6 +177,9 @@ type hResult struct {
 	SchemaVersion int     `json:"schema_version"`
 	EventID       string  `json:"event_id"`
 	Error         *hError `json:"error"`
+	// Warnings name the warn-mode rules the record broke.
+	Warnings     []string       `json:"warnings"`
+	DeadLettered map[string]any `json:"dead_lettered"`
 }
 
 type hResponse struct {
@@ -264,7 +267,7 @@ func TestHTTPProduceOK(t *testing.T) {
 		{name: "record strategy by type", topic: "events", records: []string{hRec(hPetV2, `"type":"pets-value"`)},
 			subject: []string{"pets-value"}, version: []int{2}, ids: []int{st.ID(t, "pets-value", 2)}, eventID: []string{""}},
 		{name: "topic_record by pointer", topic: "orders",
-			records: []string{hRec(hOrder), hRec(hPayment)},
+			records: []string{hRec(hOrder), hRec(hPayment, `"key":"5f0c6e2a-1b2c-4d3e-8f90-123456789abc"`)}, // the example's key rule
 			subject: []string{"orders-OrderPlaced", "orders-PaymentCompleted"}, version: []int{1, 1},
 			ids: []int{st.ID(t, "orders-OrderPlaced", 1), st.ID(t, "orders-PaymentCompleted", 1)}, eventID: []string{"", ""}},
 		{name: "batch", topic: "pets", records: []string{hRec(hPetV2), hRec(hPetV1, `"schema_version":1`), hRec(hPetV2)},
