@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/eventguard/eventguard/internal/benchcpu"
 )
 
 var t0 = time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
@@ -184,7 +186,7 @@ func BenchmarkDeliveredCheck(b *testing.B) {
 		d.Delivered("orders", 0, int64(i), ids[i], at(0))
 	}
 	b.ReportAllocs()
-	c := startCPU(b)
+	c := benchcpu.Start(b)
 	i := 0
 	for b.Loop() {
 		id := ids[i%len(ids)]
@@ -193,7 +195,7 @@ func BenchmarkDeliveredCheck(b *testing.B) {
 		}
 		i++
 	}
-	c.report(b)
+	c.Report(b)
 }
 
 // BenchmarkDeliveredMemory measures the memory of a Delivered entry:

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/eventguard/eventguard/internal/benchcpu"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -294,14 +296,14 @@ func BenchmarkWindowReserveCommit(b *testing.B) {
 		w.Reserve("orders", ids[i]).Ticket.Commit(0, int64(i))
 	}
 	b.ReportAllocs()
-	c := startCPU(b)
+	c := benchcpu.Start(b)
 	i := 0
 	for b.Loop() {
 		r := w.Reserve("orders", ids[i%len(ids)])
 		r.Ticket.Commit(1, int64(i))
 		i++
 	}
-	c.report(b)
+	c.Report(b)
 }
 
 // BenchmarkWindowMemory measures the memory of a Window entry: 100,000

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventguard/eventguard/internal/benchcpu"
 	"github.com/eventguard/eventguard/internal/jsonvalue"
 )
 
@@ -26,7 +27,7 @@ func benchEval(b *testing.B, s *Set, in *Input) {
 	b.Helper()
 	var buf []Result
 	b.ReportAllocs()
-	c := startCPU(b)
+	c := benchcpu.Start(b)
 	for b.Loop() {
 		var v Verdict
 		buf, v = s.Eval(in, buf)
@@ -34,7 +35,7 @@ func benchEval(b *testing.B, s *Set, in *Input) {
 			b.Fatalf("verdict %+v: %+v", v, buf)
 		}
 	}
-	c.report(b)
+	c.Report(b)
 }
 
 func BenchmarkDecodeGolden(b *testing.B) {
@@ -44,7 +45,7 @@ func BenchmarkDecodeGolden(b *testing.B) {
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	c := startCPU(b)
+	c := benchcpu.Start(b)
 	for b.Loop() {
 		d := jsonvalue.GetDoc()
 		if err := d.Parse(data, jsonvalue.Limits{}); err != nil {
@@ -52,7 +53,7 @@ func BenchmarkDecodeGolden(b *testing.B) {
 		}
 		jsonvalue.PutDoc(d)
 	}
-	c.report(b)
+	c.Report(b)
 }
 
 func BenchmarkNoRules(b *testing.B) {
@@ -121,14 +122,14 @@ func BenchmarkCostLimitAbort(b *testing.B) {
 	in := &Input{Direction: Write, Value: doc}
 	var buf []Result
 	b.ReportAllocs()
-	c := startCPU(b)
+	c := benchcpu.Start(b)
 	for b.Loop() {
 		buf, _ = s.Eval(in, buf)
 		if !buf[0].Aborted {
 			b.Fatalf("not aborted: %+v", buf[0])
 		}
 	}
-	c.report(b)
+	c.Report(b)
 }
 
 // BenchmarkCompile is the cost of compiling the three CEL rules and a KEY

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -474,30 +473,17 @@ func (refusingLoader) Load(u string) (any, error) {
 const schemaBase = "mem://registry/schemas/"
 
 func (r *Resolver) compile(ctx context.Context, id int, sch sr.Schema) (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.UseLoader(refusingLoader{})
-	c.AssertFormat()
-	c.DefaultDraft(jsonschema.Draft7) // Confluent's JSON Schema default
-
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(sch.Schema))
+	// The same documents, under the same URLs, as compat reads
+	// (resources.go): what is checked for compatibility is what validates.
+	res, err := LoadResources(ctx, r.reg, id, sch)
 	if err != nil {
-		return nil, fmt.Errorf("%w: schema id %d is not JSON: %v", ErrBadSchema, id, err)
-	}
-	mainURL := schemaBase + strconv.Itoa(id) + ".json"
-	if err := c.AddResource(mainURL, doc); err != nil {
-		return nil, fmt.Errorf("%w: schema id %d: %v", ErrBadSchema, id, err)
-	}
-	base := mainURL
-	if m, ok := doc.(map[string]any); ok {
-		if s, ok := m["$id"].(string); ok && s != "" {
-			base = s
-		}
-	}
-	seen := map[versionKey]bool{}
-	if err := r.addRefs(ctx, c, base, sch.References, seen, 0); err != nil {
 		return nil, fmt.Errorf("schema id %d: %w", id, err)
 	}
-	compiled, err := c.Compile(mainURL)
+	c, err := res.Compiler()
+	if err != nil {
+		return nil, fmt.Errorf("schema id %d: %w", id, err)
+	}
+	compiled, err := c.Compile(res.Main)
 	if err != nil {
 		return nil, fmt.Errorf("%w: schema id %d does not compile: %v", ErrBadSchema, id, err)
 	}
@@ -505,36 +491,6 @@ func (r *Resolver) compile(ctx context.Context, id int, sch sr.Schema) (*jsonsch
 		return nil, fmt.Errorf("%w: schema id %d has a reference cycle that applies to the same value and never ends: %s", ErrBadSchema, id, loop)
 	}
 	return compiled, nil
-}
-
-func (r *Resolver) addRefs(ctx context.Context, c *jsonschema.Compiler, base string, refs []sr.SchemaReference, seen map[versionKey]bool, depth int) error {
-	if depth > 32 {
-		return fmt.Errorf("%w: references nest deeper than 32", ErrBadSchema)
-	}
-	for _, ref := range refs {
-		k := versionKey{ref.Subject, ref.Version}
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		ss, err := r.reg.SchemaByVersion(ctx, ref.Subject, ref.Version)
-		if err != nil {
-			return fmt.Errorf("reference %q (subject %q version %d): %w", ref.Name, ref.Subject, ref.Version, classify(err))
-		}
-		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(ss.Schema.Schema))
-		if err != nil {
-			return fmt.Errorf("%w: reference %q is not JSON: %v", ErrBadSchema, ref.Name, err)
-		}
-		for _, u := range refURLs(base, ref.Name) {
-			if err := c.AddResource(u, doc); err != nil {
-				return fmt.Errorf("%w: reference %q: %v", ErrBadSchema, ref.Name, err)
-			}
-		}
-		if err := r.addRefs(ctx, c, base, ss.References, seen, depth+1); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // refURLs returns the URLs a $ref naming a reference may resolve to.
