@@ -23,7 +23,8 @@ import (
 // Options returns the franz-go options for cfg: seeds, client id, TLS, SASL,
 // and a producer that waits for all in-sync replicas (acks=all) with
 // idempotence (franz-go's default), the configured compression, linger and
-// buffer bound.
+// buffer bound, and franz-go's default partitioner that also honours a
+// partition chosen by the caller (Partitioner).
 func Options(cfg config.Kafka, log *slog.Logger) ([]kgo.Opt, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
@@ -33,6 +34,7 @@ func Options(cfg config.Kafka, log *slog.Logger) ([]kgo.Opt, error) {
 		kgo.MaxBufferedBytes(cfg.MaxBufferedBytes),
 		kgo.ProducerLinger(cfg.Linger),
 		kgo.DialTimeout(5 * time.Second),
+		kgo.RecordPartitioner(Partitioner()),
 	}
 	if log != nil {
 		opts = append(opts, kgo.WithLogger(Logger{L: log}))

@@ -122,6 +122,9 @@ func (p *Pipeline) admitRecord(t config.Topic, r *Record) (string, *RecordError)
 	if t.KeyRequired && len(r.Key) == 0 {
 		return "", &RecordError{Kind: KindBadRequest, Code: CodeKeyRequired, Message: fmt.Sprintf("topic %q requires a key (topics[].key_required)", t.Name)}
 	}
+	if r.PartitionSet && r.Partition < 0 {
+		return "", &RecordError{Kind: KindBadRequest, Code: CodeInvalidPartition, Message: fmt.Sprintf("partition %d is not valid: partitions are numbered from 0", r.Partition)}
+	}
 	if r.SchemaID != 0 && r.SchemaVersion != 0 {
 		return "", &RecordError{Kind: KindBadRequest, Code: CodeConflictingPins, Message: "give schema_id or schema_version, not both"}
 	}

@@ -56,6 +56,8 @@ const (
 	CodeKafkaDown         = "kafka_unavailable"
 	CodeKafkaRejected     = "kafka_rejected"
 	CodeTopicNotFound     = "topic_not_found"
+	CodeInvalidPartition  = "invalid_partition"
+	CodePartitionNotFound = "partition_not_found"
 	CodeTimeout           = "timeout"
 	CodeOverloaded        = "overloaded"
 	CodeShuttingDown      = "shutting_down"

@@ -2,6 +2,7 @@ package produce
 
 import (
 	"context"
+	"time"
 
 	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/internal/jsonvalue"
@@ -31,6 +32,17 @@ type Record struct {
 	SchemaID int
 	// SchemaVersion pins a subject version; 0 means the latest.
 	SchemaVersion int
+	// Partition, when PartitionSet, is the partition to write to (REST
+	// Proxy's partition_id) instead of the one the key picks. It must be 0
+	// or more (else invalid_partition, 400); a partition the topic does not
+	// have fails the record with partition_not_found (404).
+	Partition int32
+	// PartitionSet says Partition is chosen. Default: false (the key, or
+	// the producer's spreading, picks the partition).
+	PartitionSet bool
+	// Timestamp is the record's timestamp (CreateTime); zero means the
+	// time the record is handed to the producer. Default: zero.
+	Timestamp time.Time
 	// Doc, when set, is Value already decoded by the transport
 	// (jsonvalue.Doc.ParseIn over the request body, in the same pass that
 	// found the value's end); the pipeline validates it instead of decoding
@@ -100,10 +112,12 @@ type Warning struct {
 
 // Result is the outcome for one record, in request order.
 type Result struct {
-	Index         int
-	Produced      bool
-	Partition     int32
-	Offset        int64
+	Index     int
+	Produced  bool
+	Partition int32
+	Offset    int64
+	// Timestamp is the record's timestamp as written, once Produced.
+	Timestamp     time.Time
 	Subject       string
 	SchemaID      int
 	SchemaVersion int

@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/eventguard/eventguard/kafka"
 )
 
 // The send stage: hand the stamped records to the producer, in the
@@ -62,6 +64,11 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 		res := &resp.Results[v.index]
 		size := sizes[n]
 		dl := v.deadLetter
+		var choice *kafka.PartitionChoice
+		if req.Records[v.index].PartitionSet && dl == nil {
+			choice = &kafka.PartitionChoice{Context: ctx}
+			recs[n].Context = choice
+		}
 		p.o.Producer.TryProduce(ctx, &recs[n], func(rec *kgo.Record, err error) {
 			p.buffered.release(1, size)
 			pd.mu.Lock()
@@ -72,11 +79,16 @@ func (p *Pipeline) send(ctx context.Context, req *Request, valid []prepared, res
 			switch {
 			case err != nil:
 				k, code, msg := kafkaError(rec.Topic, err)
+				if choice != nil {
+					if n, ok := choice.OutOfRange(); ok {
+						k, code, msg = KindNotFound, CodePartitionNotFound, fmt.Sprintf("topic %q has no partition %d (it has %d)", rec.Topic, rec.Partition, n)
+					}
+				}
 				res.Err = &RecordError{Kind: k, Code: code, Message: msg}
 			case dl != nil:
 				res.DeadLettered = &DeadLetter{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Rule: dl.Rule.Name, Message: dl.String()}
 			default:
-				res.Produced, res.Partition, res.Offset = true, rec.Partition, rec.Offset
+				res.Produced, res.Partition, res.Offset, res.Timestamp = true, rec.Partition, rec.Offset, rec.Timestamp
 			}
 			pd.left--
 			if pd.left == 0 {

@@ -64,7 +64,10 @@ func stamp(ctx context.Context, req *Request, valid []prepared, instance string)
 			kgo.RecordHeader{Key: kafka.HeaderSchemaVersion, Value: st.version},
 		)
 		rec := &recs[n]
-		rec.Topic, rec.Key, rec.Value = req.Topic, r.Key, value
+		rec.Topic, rec.Key, rec.Value, rec.Timestamp = req.Topic, r.Key, value, r.Timestamp
+		if r.PartitionSet {
+			rec.Partition = r.Partition // kafka.Partitioner honours it (send marks the record)
+		}
 		rec.Headers = headers[first:len(headers):len(headers)]
 		if v.deadLetter != nil {
 			divert(rec, v, instance)
