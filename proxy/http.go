@@ -264,6 +264,12 @@ func warningValue(text string) string {
 // deprecationHeaders sets RFC 9745 Deprecation, RFC 8594 Sunset and a Link
 // to the replacement version for the first deprecated version used.
 func (h *HTTP) deprecationHeaders(hdr http.Header, ns []check.Notice) {
+	setDeprecationHeaders(hdr, h.registryURL, ns)
+}
+
+// setDeprecationHeaders sets the deprecation headers of every HTTP front
+// door (see HTTP.deprecationHeaders); registryURL is the base of the Link.
+func setDeprecationHeaders(hdr http.Header, registryURL string, ns []check.Notice) {
 	if len(ns) == 0 {
 		return
 	}
@@ -275,7 +281,7 @@ func (h *HTTP) deprecationHeaders(hdr http.Header, ns []check.Notice) {
 	hdr.Set("Deprecation", "@"+strconv.FormatInt(since, 10))
 	hdr.Set("Sunset", n.Sunset.UTC().Format(http.TimeFormat))
 	if n.Replacement != nil {
-		hdr.Add("Link", fmt.Sprintf(`<%s/subjects/%s/versions/%d>; rel="successor-version"`, h.registryURL, n.Replacement.Subject, n.Replacement.Version))
+		hdr.Add("Link", fmt.Sprintf(`<%s/subjects/%s/versions/%d>; rel="successor-version"`, registryURL, n.Replacement.Subject, n.Replacement.Version))
 	}
 	for _, m := range ns {
 		hdr.Add("Eventguard-Deprecated", fmt.Sprintf("%s;version=%d;sunset=%s", m.Subject, m.Version, m.Sunset.Format(time.DateOnly)))
