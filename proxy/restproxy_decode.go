@@ -301,15 +301,21 @@ func (d *reqDecoder) base64Field(at where) ([]byte, error) {
 
 func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 
-// jsonString returns the string a JSON string literal holds.
-func jsonString(lit []byte) (string, bool) {
+// jsonString returns the string a JSON string literal holds; an error
+// when lit is not a string, or not a valid one (UTF-8, escapes).
+func jsonString(lit []byte) (string, error) {
 	if len(lit) < 2 || lit[0] != '"' {
-		return "", false
+		return "", errNotString
 	}
 	d := &reqDecoder{b: lit, s: string(lit)}
 	s, err := d.str(root)
-	return s, err == nil && d.i == len(lit)
+	if err == nil && d.i != len(lit) {
+		err = errNotString
+	}
+	return s, err
 }
+
+var errNotString = errors.New("not a string")
 
 // compactJSON returns raw JSON text without insignificant whitespace: the
 // bytes REST Proxy's JSON serializer writes for a JSON key.
@@ -446,7 +452,13 @@ var (
 	errNotObject   = errors.New("a record must be a JSON object")
 	errObjectLarge = errors.New("record too large")
 	errEndsEarly   = errors.New("the stream ends inside a record")
+	errBrackets    = errors.New("a record's brackets do not match")
+	errTooDeep     = errors.New("a record nests too deeply")
 )
+
+// maxSplitDepth bounds the nesting the splitter follows (the strict
+// decode of a value allows less).
+const maxSplitDepth = 512
 
 // objectSplitter cuts a stream of concatenated JSON objects (REST Proxy
 // v3's streamed produce) into one byte slice per object. It only finds
@@ -480,7 +492,8 @@ func (s *objectSplitter) next() ([]byte, error) {
 	if s.buf[0] != '{' {
 		return nil, errNotObject
 	}
-	depth, inStr, esc := 0, false, false
+	var open []byte // the brackets open, innermost last
+	inStr, esc := false, false
 	for i := 0; ; i++ {
 		for i >= len(s.buf) {
 			if err := s.fill(); err != nil {
@@ -504,10 +517,16 @@ func (s *objectSplitter) next() ([]byte, error) {
 		case c == '"':
 			inStr = true
 		case c == '{' || c == '[':
-			depth++
+			if len(open) == maxSplitDepth {
+				return nil, errTooDeep
+			}
+			open = append(open, c)
 		case c == '}' || c == ']':
-			depth--
-			if depth == 0 {
+			if (c == '}') != (open[len(open)-1] == '{') {
+				return nil, errBrackets
+			}
+			open = open[:len(open)-1]
+			if len(open) == 0 {
 				if i+1 > s.max {
 					return nil, errObjectLarge
 				}

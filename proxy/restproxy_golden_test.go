@@ -45,6 +45,7 @@ func newRPEnv(t testing.TB, mutate func(*config.Config), o proxy.RESTProxyOption
 	st.Register(t, "topic-1-value", `{"type":"object"}`)
 	st.Register(t, "test-value", `{}`)
 	st.Register(t, "guarded-value", `{}`)
+	st.Register(t, "missing-value", `{}`)
 	cfg := st.Config(t, func(c *config.Config) {
 		c.Topics = []config.Topic{
 			{Name: "topic-1"}, {Name: "test"}, {Name: "pets"},

@@ -212,16 +212,9 @@ func setV2Record(format string, i int, vr v2Record, rec *produce.Record) *rpFail
 		rec.Value = vr.value
 		return nil
 	}
-	s, ok := jsonString(vr.value)
-	if !ok {
-		return rpBadRequest("records[%d].value=%s is not a base64 string.", i, quoted(string(vr.value)))
-	}
-	v, err := decodeBase64(s)
-	if err != nil {
-		return rpBadRequest("records[%d].value is not a valid base64 string.", i)
-	}
+	v, f := dataBytes(vr.value, fmt.Sprintf("records[%d].value", i), true)
 	rec.Value = v
-	return nil
+	return f
 }
 
 // writeV2 writes the answer to a v2 produce call. A request refused

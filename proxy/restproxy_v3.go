@@ -108,7 +108,12 @@ func (rp *RESTProxy) produceV3(w http.ResponseWriter, r *http.Request) {
 	// The reader hands records over with their bytes reserved in
 	// readAhead; they are given back once the records are answered.
 	readAhead := semaphore.NewWeighted(int64(maxObj))
+	stopCtx, stopRead := context.WithCancel(context.Background())
 	items := make(chan v3Item, limits.MaxRecordsPerRequest)
+	// stopped is closed when the handler no longer takes items. (A read
+	// error, the idle bound included, cancels the request's context: the
+	// reader still hands over why it stopped, to be answered.)
+	stopped := make(chan struct{})
 	var reading sync.WaitGroup
 	reading.Add(1)
 	go func() {
@@ -121,7 +126,7 @@ func (rp *RESTProxy) produceV3(w http.ResponseWriter, r *http.Request) {
 			var it v3Item
 			switch {
 			case err == nil:
-				if readAhead.Acquire(ctx, int64(len(obj))) != nil {
+				if readAhead.Acquire(stopCtx, int64(len(obj))) != nil {
 					return // the handler is done
 				}
 				it = v3Item{obj: obj}
@@ -130,14 +135,14 @@ func (rp *RESTProxy) produceV3(w http.ResponseWriter, r *http.Request) {
 			case errors.Is(err, errObjectLarge):
 				it = v3Item{end: true, fail: &rpFailure{status: http.StatusRequestEntityTooLarge, rpError: rpError{Code: http.StatusRequestEntityTooLarge,
 					Message: fmt.Sprintf("The request included a message larger than the maximum message size the server can accept: a record is more than %d bytes (limits.max_body_bytes); the stream ends here", maxObj)}}}
-			case errors.Is(err, errNotObject), errors.Is(err, errEndsEarly):
+			case errors.Is(err, errNotObject), errors.Is(err, errEndsEarly), errors.Is(err, errBrackets), errors.Is(err, errTooDeep):
 				it = v3Item{end: true, fail: rpBadRequest("%v; the stream ends here", err)}
 			default: // the client went away, or was idle past StreamIdle
 				it = v3Item{end: true, fail: rpBadRequest("%v; the stream ends here (a stream waits at most %s for its next record)", err, rp.o.StreamIdle)}
 			}
 			select {
 			case items <- it:
-			case <-ctx.Done():
+			case <-stopped:
 				return
 			}
 			if it.end {
@@ -146,6 +151,8 @@ func (rp *RESTProxy) produceV3(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	stop := func() {
+		close(stopped)
+		stopRead()
 		cancel()
 		_ = rc.SetReadDeadline(time.Now()) // unblock a pending read
 		reading.Wait()
@@ -359,21 +366,11 @@ func v3Key(d *v3Data) ([]byte, *rpFailure) {
 func keyBytes(typ string, data []byte, field string) ([]byte, *rpFailure) {
 	switch typ {
 	case rpTypeBinary:
-		s, ok := jsonString(data)
-		if !ok {
-			return nil, rpBadRequest("%s=%s is not a base64 string.", field, quote.Cut(string(data), quote.MaxBytes))
-		}
-		b, err := decodeBase64(s)
-		if err != nil {
-			return nil, rpBadRequest("%s=%s is not a valid base64 string.", field, quote.Cut(s, quote.MaxBytes))
-		}
-		return b, nil
+		b, f := dataBytes(data, field, true)
+		return b, f
 	case rpTypeString:
-		s, ok := jsonString(data)
-		if !ok {
-			return nil, rpBadRequest("%s=%s is not a string.", field, quote.Cut(string(data), quote.MaxBytes))
-		}
-		return []byte(s), nil
+		b, f := dataBytes(data, field, false)
+		return b, f
 	default:
 		b, err := compactJSON(data)
 		if err != nil {
@@ -381,6 +378,27 @@ func keyBytes(typ string, data []byte, field string) ([]byte, *rpFailure) {
 		}
 		return b, nil
 	}
+}
+
+// dataBytes returns the bytes of BINARY data (a base64 string) or STRING
+// data (a string's UTF-8), with REST Proxy's messages.
+func dataBytes(data []byte, field string, binary bool) ([]byte, *rpFailure) {
+	s, err := jsonString(data)
+	switch {
+	case errors.Is(err, errNotString) && binary:
+		return nil, rpBadRequest("%s=%s is not a base64 string.", field, quote.Cut(string(data), quote.MaxBytes))
+	case errors.Is(err, errNotString):
+		return nil, rpBadRequest("%s=%s is not a string.", field, quote.Cut(string(data), quote.MaxBytes))
+	case err != nil:
+		return nil, rpBadRequest("%s is not a valid JSON string: %v", field, err)
+	case !binary:
+		return []byte(s), nil
+	}
+	b, err := decodeBase64(s)
+	if err != nil {
+		return nil, rpBadRequest("%s=%s is not a valid base64 string.", field, quote.Cut(s, quote.MaxBytes))
+	}
+	return b, nil
 }
 
 // v3Value sets r's value and schema pins from a v3 record's value.
@@ -397,22 +415,12 @@ func (rp *RESTProxy) v3Value(ctx context.Context, topic string, d *v3Data, r *pr
 		return rpBadRequest("the record has no value: eventguard validates every value against the topic's contract, so records without a value (tombstones) are not supported")
 	}
 	switch d.typ {
-	case rpTypeBinary:
-		s, ok := jsonString(d.data)
-		if !ok {
-			return rpBadRequest("data=%s is not a base64 string.", quote.Cut(string(d.data), quote.MaxBytes))
-		}
-		b, err := decodeBase64(s)
-		if err != nil {
-			return rpBadRequest("data=%s is not a valid base64 string.", quote.Cut(s, quote.MaxBytes))
+	case rpTypeBinary, rpTypeString:
+		b, f := dataBytes(d.data, "data", d.typ == rpTypeBinary)
+		if f != nil {
+			return f
 		}
 		r.Value = b
-	case rpTypeString:
-		s, ok := jsonString(d.data)
-		if !ok {
-			return rpBadRequest("data=%s is not a string.", quote.Cut(string(d.data), quote.MaxBytes))
-		}
-		r.Value = []byte(s)
 	default:
 		r.Value = d.data
 	}
