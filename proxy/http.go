@@ -55,13 +55,20 @@ func NewHTTP(p Producer, maxBody int64, registryURL string, log *slog.Logger) *H
 	return &HTTP{p: p, maxBody: maxBody, registryURL: registryURL, log: log}
 }
 
-// Handler returns the routes.
+// Handler returns the routes: POST /v1/topics/{topic}/records
+// (eventguard's API) and POST /v1/topics/{topic}/cloudevents (CloudEvents,
+// cloudevents.go).
 func (h *HTTP) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/topics/{topic}/records", h.produce)
 	mux.HandleFunc("/v1/topics/{topic}/records", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", quote.Cut(r.Method, quote.MaxBytes)))
+	})
+	mux.HandleFunc("POST /v1/topics/{topic}/cloudevents", h.cloudevents)
+	mux.HandleFunc("/v1/topics/{topic}/cloudevents", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed here; use POST", r.Method))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no_route", fmt.Sprintf("no route for %s %s; produce with POST /v1/topics/{topic}/records", quote.Cut(r.Method, quote.MaxBytes), quote.Cut(r.URL.Path, quote.MaxBytes)))

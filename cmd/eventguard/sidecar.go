@@ -189,7 +189,15 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 		case "http":
 			ing := proxy.NewHTTP(s.pipeline, s.cfg.Limits.MaxBodyBytes, s.cfg.Registry.URL, s.log)
 			s.registerPanics("http", ing.Panics.Load)
-			h = telemetry.InstrumentHTTP(ing.Handler(), s.metrics, s.tracing.Tracer)
+			// Confluent REST Proxy's produce APIs beside eventguard's own.
+			rp := proxy.NewRESTProxy(s.pipeline, proxy.RESTProxyOptions{
+				Config:  s.cfg,
+				Cluster: kafka.ClusterInfo{Client: s.kcl},
+				Schemas: validate.SchemaLookup{Client: s.reg, Timeout: s.cfg.Registry.Timeout},
+				Logger:  s.log,
+			})
+			s.registerPanics("restproxy", rp.Panics.Load)
+			h = telemetry.InstrumentHTTP(proxy.Routes(ing, rp), s.metrics, s.tracing.Tracer)
 		case "admin":
 			h = s.adminHandler()
 		}
