@@ -316,7 +316,22 @@ type Deliver struct {
 	GRPC bool `yaml:"grpc"`
 	// Timeout bounds one delivery attempt. Default: 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// Format is how a record is POSTed to URL: "eventguard" (the value as
+	// the body, the record's facts in Eventguard-* headers) or
+	// "cloudevents" (CloudEvents 1.0 in HTTP binary mode: the same, plus
+	// ce-* headers: the record's own CloudEvents attributes when it was
+	// produced as a CloudEvent, else made from its event id, feature,
+	// subject and timestamp). Only with url. Default: "eventguard".
+	Format string `yaml:"format"`
 }
+
+// Delivery formats (Deliver.Format).
+const (
+	// FormatEventguard delivers the value with Eventguard-* headers.
+	FormatEventguard = "eventguard"
+	// FormatCloudEvents delivers in CloudEvents HTTP binary mode.
+	FormatCloudEvents = "cloudevents"
+)
 
 // Retry is an exponential backoff policy.
 type Retry struct {

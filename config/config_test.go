@@ -85,6 +85,7 @@ func TestDefaults(t *testing.T) {
 		{"limits.produce_timeout", c.Limits.ProduceTimeout, 10 * time.Second},
 		{"subscriptions[0].group", s.Group, "sub"},
 		{"subscriptions[0].deliver.timeout", s.Deliver.Timeout, 10 * time.Second},
+		{"subscriptions[0].deliver.format", s.Deliver.Format, "eventguard"},
 		{"subscriptions[0].dlq_topic", s.DLQTopicFor("pets"), "pets.dlq"},
 		{"subscriptions[0].retry.attempts", s.Retry.Attempts, 5},
 		{"subscriptions[0].retry.initial_backoff", s.Retry.InitialBackoff, 100 * time.Millisecond},

@@ -99,6 +99,7 @@ func (c *Config) ApplyDefaults() {
 		s := &c.Subscriptions[i]
 		setS(&s.Group, s.Name)
 		setD(&s.Deliver.Timeout, 10*time.Second)
+		setS(&s.Deliver.Format, FormatEventguard)
 		setI(&s.Retry.Attempts, 5)
 		setD(&s.Retry.InitialBackoff, 100*time.Millisecond)
 		setD(&s.Retry.MaxBackoff, 10*time.Second)

@@ -214,6 +214,15 @@ func (c *Config) Validate() error {
 		if s.Deliver.Timeout <= 0 {
 			bad(p+".deliver.timeout", "must be positive")
 		}
+		switch s.Deliver.Format {
+		case FormatEventguard:
+		case FormatCloudEvents:
+			if s.Deliver.GRPC {
+				bad(p+".deliver.format", "cloudevents is an HTTP delivery format: it needs url, not grpc: true")
+			}
+		default:
+			bad(p+".deliver.format", "must be %s or %s, got %q", FormatEventguard, FormatCloudEvents, s.Deliver.Format)
+		}
 		if s.DLQTopic != "" && !topicName.MatchString(s.DLQTopic) {
 			bad(p+".dlq_topic", "must be a Kafka topic name, got %q", s.DLQTopic)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/telemetry/span"
 )
@@ -69,6 +70,17 @@ const maxErrorBody = 512
 type HTTPDeliverer struct {
 	url    string
 	client *http.Client
+	// cloudEvents delivers in CloudEvents HTTP binary mode
+	// (cloudevents.go).
+	cloudEvents bool
+}
+
+// HTTPDelivererFor returns the deliverer of d: NewHTTPDeliverer for its
+// URL, in CloudEvents HTTP binary mode with format cloudevents.
+func HTTPDelivererFor(d config.Deliver) *HTTPDeliverer {
+	h := NewHTTPDeliverer(d.URL, nil)
+	h.cloudEvents = d.Format == config.FormatCloudEvents
+	return h
 }
 
 var _ Deliverer = (*HTTPDeliverer)(nil)
@@ -123,8 +135,11 @@ func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 		setEncoded(hd, HeaderFeature, HeaderFeatureEncoding, d.Feature)
 	}
 	hd[HeaderAttempt] = []string{strconv.Itoa(d.Attempt)}
-	if rh := recordHeaders(d.Headers); rh != "" {
+	if rh := recordHeaders(d.Headers, h.cloudEvents); rh != "" {
 		hd[HeaderRecordHeaders] = []string{rh}
+	}
+	if h.cloudEvents {
+		setCloudEventHeaders(hd, d)
 	}
 	span.Propagator.Inject(ctx, propagation.HeaderCarrier(hd))
 
@@ -228,11 +243,12 @@ func setEncoded(hd http.Header, name, enc, v string) {
 }
 
 // recordHeaders renders the record's own headers as a JSON object, "" when
-// there are none. Later headers of the same name win.
-func recordHeaders(hs []kgo.RecordHeader) string {
+// there are none. Later headers of the same name win. With cloudEvents,
+// the CloudEvents headers (delivered as ce-* headers) are left out.
+func recordHeaders(hs []kgo.RecordHeader, cloudEvents bool) string {
 	var m map[string]string
 	for _, h := range hs {
-		if kafka.ReservedHeader(h.Key) {
+		if kafka.ReservedHeader(h.Key) || cloudEvents && isCloudEventHeader(h.Key) {
 			continue
 		}
 		if m == nil {

@@ -144,7 +144,7 @@ func Start(o Options) (*Loop, error) {
 		if sub.Deliver.URL == "" {
 			return nil, fmt.Errorf("subscription %q delivers over gRPC, but no gRPC Subscribe transport is wired", sub.Name)
 		}
-		o.Deliverer = NewHTTPDeliverer(sub.Deliver.URL, nil)
+		o.Deliverer = HTTPDelivererFor(sub.Deliver)
 	}
 	if o.Policy == nil {
 		bare := &config.Config{}

@@ -13,7 +13,7 @@ import (
 func (s *sidecar) observeConsume(o consume.Options) consume.Options {
 	sub := o.Subscription
 	if o.Deliverer == nil && sub.Deliver.URL != "" {
-		o.Deliverer = consume.NewHTTPDeliverer(sub.Deliver.URL, nil)
+		o.Deliverer = consume.HTTPDelivererFor(sub.Deliver)
 	}
 	if o.Deliverer != nil {
 		o.Deliverer = &observe.Deliverer{Next: o.Deliverer, Metrics: s.metrics, Tracer: s.tracing.Tracer, Group: sub.Group}
