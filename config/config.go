@@ -321,7 +321,8 @@ type Deliver struct {
 	// "cloudevents" (CloudEvents 1.0 in HTTP binary mode: the same, plus
 	// ce-* headers: the record's own CloudEvents attributes when it was
 	// produced as a CloudEvent, else made from its event id, feature,
-	// subject and timestamp). Only with url. Default: "eventguard".
+	// subject, timestamp and key; see docs/cloudevents.md). Only with url.
+	// Default: "eventguard".
 	Format string `yaml:"format"`
 }
 

@@ -14,16 +14,17 @@ import (
 // in CloudEvents 1.0 HTTP binary mode, the value as the body and every
 // context attribute as a ce-<name> header, besides the Eventguard-*
 // headers. A record produced as a CloudEvent (Kafka binding, binary mode:
-// ce_* headers, content-type) keeps its attributes; any required one it
-// lacks, and every one of a record produced without CloudEvents, is made
-// from what eventguard knows:
+// ce_* headers, content-type) keeps its attributes as they are, but for a
+// required one it lacks; a record produced without CloudEvents gets them
+// all from what eventguard knows:
 //
 //	specversion  1.0
 //	id           the event id (eventguard.event_id), else <topic>-<partition>-<offset>
 //	source       eventguard/<feature>, else kafka/<topic>
 //	type         the subject the value passed
-//	time         the record's timestamp
-//	partitionkey the record key, when it is a CloudEvents String
+//	time         the record's timestamp (not added to a CloudEvent)
+//	partitionkey the record key, when it is a CloudEvents String (not
+//	             added to a CloudEvent)
 //
 // An attribute header that is not a CloudEvents String (not UTF-8, control
 // characters) or has an invalid name is left out (a required one is then
@@ -38,11 +39,13 @@ const ceHeaderPrefix = "ce_"
 func cloudEventAttrs(d *Delivery) (map[string]string, string) {
 	attrs := map[string]string{}
 	contentType := ""
+	produced := false // as a CloudEvent
 	for _, h := range d.Headers {
 		switch {
 		case h.Key == "content-type":
 			contentType = string(h.Value)
 		case strings.HasPrefix(h.Key, ceHeaderPrefix):
+			produced = true
 			name, v := h.Key[len(ceHeaderPrefix):], string(h.Value)
 			if ceName(name) && ceString(v) && name != "datacontenttype" {
 				attrs[name] = v // the last header of a name wins
@@ -69,10 +72,10 @@ func cloudEventAttrs(d *Delivery) (map[string]string, string) {
 	if attrs["type"] == "" {
 		attrs["type"] = d.Subject
 	}
-	if _, ok := attrs["time"]; !ok && !d.Timestamp.IsZero() {
+	if !produced && !d.Timestamp.IsZero() {
 		attrs["time"] = d.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	}
-	if _, ok := attrs["partitionkey"]; !ok && len(d.Key) > 0 && ceString(string(d.Key)) {
+	if !produced && len(d.Key) > 0 && ceString(string(d.Key)) {
 		attrs["partitionkey"] = string(d.Key)
 	}
 	if !jsonMedia(contentType) {

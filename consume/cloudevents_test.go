@@ -102,9 +102,10 @@ func TestCloudEventsDelivery(t *testing.T) {
 // TestCloudEventsDeliveryMadeUp: a record produced without CloudEvents
 // gets attributes from what eventguard knows (id the event id, source
 // eventguard/<feature>, type the subject, time the record's timestamp,
-// partitionkey the key); a foreign record without them gets
-// <topic>-<partition>-<offset> and kafka/<topic>; attribute headers that
-// are not CloudEvents Strings, or not attribute names, are left out.
+// partitionkey the key); a record produced as a CloudEvent gets only the
+// required ones it lacks (id <topic>-<partition>-<offset>); attribute
+// headers that are not CloudEvents Strings, or not attribute names, are
+// left out.
 func TestCloudEventsDeliveryMadeUp(t *testing.T) {
 	t.Parallel()
 	ev, hd := (&ceReceiver{}).deliver(t, &Delivery{Topic: "pets", Partition: 2, Offset: 9, Timestamp: ceTime, Key: []byte("pet-42"),
@@ -117,7 +118,7 @@ func TestCloudEventsDeliveryMadeUp(t *testing.T) {
 		t.Errorf("record headers %q", hd.Get(HeaderRecordHeaders))
 	}
 
-	ev, _ = (&ceReceiver{}).deliver(t, &Delivery{Topic: "pets", Partition: 2, Offset: 9, Key: []byte{0xff, 0x00},
+	ev, _ = (&ceReceiver{}).deliver(t, &Delivery{Topic: "pets", Partition: 2, Offset: 9, Key: []byte{0xff, 0x00}, Timestamp: ceTime,
 		Value: []byte(`{}`), Subject: "pets-value", Attempt: 1, Headers: []kgo.RecordHeader{
 			{Key: "ce_id", Value: []byte("bad\x00id")}, {Key: "ce_Tenant", Value: []byte("x")}, {Key: "ce_source", Value: []byte("/s")},
 			{Key: "ce_specversion", Value: []byte("0.3")}, {Key: "content-type", Value: []byte("text/plain")},
@@ -127,6 +128,9 @@ func TestCloudEventsDeliveryMadeUp(t *testing.T) {
 	}
 	if _, ok := ev.Extensions()["partitionkey"]; ok {
 		t.Errorf("a binary key is no partitionkey: %v", ev.Extensions())
+	}
+	if !ev.Time().IsZero() {
+		t.Errorf("a record produced as a CloudEvent gets no time it did not have: %v", ev.Time())
 	}
 	if _, ok := ev.Extensions()["tenant"]; ok {
 		t.Error("ce_Tenant is not an attribute name")
