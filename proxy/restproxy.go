@@ -79,8 +79,6 @@ type RESTProxy struct {
 	log *slog.Logger
 	// schemas caches successful lookups of request-borne schemas.
 	schemas schemaCache
-	// cluster caches the cluster id once Kafka told it (it never changes).
-	cluster atomic.Pointer[string]
 	// Panics counts handler panics recovered (a bug, answered with 500).
 	Panics atomic.Int64
 }

@@ -1,8 +1,6 @@
 package proxy_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -320,20 +318,3 @@ func TestRESTProxyGoldens(t *testing.T) {
 		})
 	}
 }
-
-// readAnswers reads the concatenated answers of a v3 stream one by one.
-func readAnswers(t testing.TB, r *bufio.Reader, n int) []map[string]any {
-	t.Helper()
-	dec := json.NewDecoder(r)
-	var out []map[string]any
-	for range n {
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			t.Fatalf("answer %d: %v", len(out), err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-var _ = bytes.NewReader

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -220,4 +219,3 @@ func FuzzObjectSplitter(f *testing.F) {
 	})
 }
 
-var _ = http.StatusOK

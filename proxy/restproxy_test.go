@@ -17,7 +17,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/proxy"
 	"github.com/eventguard/eventguard/validate"
@@ -414,8 +413,6 @@ func (e *rpEnv) post(t testing.TB, topic string, records ...string) *httptest.Re
 	t.Helper()
 	return e.call(t, http.MethodPost, "/v1/topics/"+topic+"/records", jsonCT, `{"records":[`+strings.Join(records, ",")+`]}`)
 }
-
-var _ = config.StrategyTopic
 
 // quoteJSON is s as a JSON string literal.
 func quoteJSON(s string) string {

@@ -533,7 +533,8 @@ type rpClusterList struct {
 	Data []rpCluster `json:"data"`
 }
 
-// clusterID asks Kafka for the cluster id (once: it never changes).
+// clusterID asks Kafka for the cluster id and controller (a metadata
+// request for no topic, bounded by limits.produce_timeout).
 func (rp *RESTProxy) clusterID(ctx context.Context) (string, int32, *rpFailure) {
 	ctx, cancel := context.WithTimeout(ctx, rp.cfg.Limits.ProduceTimeout)
 	defer cancel()
