@@ -218,4 +218,3 @@ func FuzzObjectSplitter(f *testing.F) {
 		}
 	})
 }
-
