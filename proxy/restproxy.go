@@ -112,19 +112,22 @@ func (rp *RESTProxy) Handler() http.Handler {
 	for _, path := range []string{"/v3/clusters", "/v3/clusters/{cluster_id}"} {
 		mux.HandleFunc(path, rpMethodNotAllowed(http.MethodGet))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeRPError(w, http.StatusNotFound, &rpError{Code: 404, Message: "HTTP 404 Not Found"})
-	})
+	}
+	mux.HandleFunc("/topics", notFound) // REST Proxy's topic list: not served
+	mux.HandleFunc("/", notFound)
 	return rp.recoverer(mux)
 }
 
 // Routes returns the HTTP ingress with REST Proxy's routes beside
-// eventguard's own: paths under /v3/ and /topics/ go to rp.
+// eventguard's own: /v3/..., /topics and /topics/... go to rp, the rest to
+// h.
 func Routes(h *HTTP, rp *RESTProxy) http.Handler {
 	mux := http.NewServeMux()
 	rph := rp.Handler()
 	mux.Handle("/v3/", rph)
-	mux.Handle("/v3/clusters", rph)
+	mux.Handle("/topics", rph)
 	mux.Handle("/topics/", rph)
 	mux.Handle("/", h.Handler())
 	return mux

@@ -378,6 +378,7 @@ func TestRESTProxyRoutes(t *testing.T) {
 		{http.MethodGet, "/v3/clusters/x/topics/pets/records", 405, `"error_code":405`},
 		{http.MethodDelete, "/v3/clusters", 405, `"error_code":405`},
 		{http.MethodGet, "/v3/nothing", 404, `"error_code":404`},
+		{http.MethodGet, "/topics", 404, `"error_code":404`},
 		{http.MethodGet, "/v1/topics/pets/records", 405, `"code":"method_not_allowed"`},
 		{http.MethodGet, "/elsewhere", 404, `"code":"no_route"`},
 	} {
