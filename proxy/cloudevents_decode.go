@@ -115,7 +115,7 @@ func ceBinary(h http.Header, body []byte) (*ceEvent, *ceError) {
 	}
 	ev.contentType = h.Get("Content-Type")
 	if !isJSONMedia(ev.contentType) {
-		return nil, ceMedia("Content-Type (the event's datacontenttype) is %s; eventguard validates data against the topic's JSON Schema contract: send JSON data (application/json or */*+json)", quote.String(ev.contentType))
+		return nil, ceMedia("Content-Type (the event's datacontenttype) is %s; eventguard checks the data, as JSON, against the topic's contract: send JSON data (application/json or */*+json)", quote.String(ev.contentType))
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, ceInvalid("the event has no data: eventguard validates every event's data against the topic's contract, so events without data are not produced")
@@ -198,7 +198,7 @@ func ceStructured(body []byte, batch bool) ([]*ceEvent, *ceError) {
 			return cerr
 		}
 		if !ev.dataJSON && !isJSONMedia(ev.contentType) {
-			cerr = ceMedia("%sdata_base64 with datacontenttype %s: eventguard validates data against the topic's JSON Schema contract: send JSON data", eventAt(batch, i), quote.String(ev.contentType))
+			cerr = ceMedia("%sdata_base64 with datacontenttype %s: eventguard checks the data, as JSON, against the topic's contract: send JSON data", eventAt(batch, i), quote.String(ev.contentType))
 			return cerr
 		}
 		evs = append(evs, ev)
@@ -320,7 +320,7 @@ func (d *reqDecoder) ceEvent(i int) (*ceEvent, error) {
 	case dataRaw != nil:
 		if ev.contentType != "" && !isJSONMedia(ev.contentType) {
 			return nil, &ceError{status: http.StatusUnsupportedMediaType, code: produce.CodeUnsupportedMedia,
-				msg: fmt.Sprintf("%sdatacontenttype is %s; eventguard validates data against the topic's JSON Schema contract: send JSON data", eventAt(i >= 0, i), quote.String(ev.contentType))}
+				msg: fmt.Sprintf("%sdatacontenttype is %s; eventguard checks the data, as JSON, against the topic's contract: send JSON data", eventAt(i >= 0, i), quote.String(ev.contentType))}
 		}
 		ev.data, ev.hasData, ev.dataJSON = dataRaw, true, true
 	}

@@ -213,7 +213,7 @@ func TestCloudEventsRefused(t *testing.T) {
 		{"binary: bad percent-encoding", "application/json", with("ce-subject", "a%zz"), hPetV2, 400, "invalid_cloudevent", "two hex digits"},
 		{"binary: percent-encoded invalid UTF-8", "application/json", with("ce-subject", "a%C0%A0"), hPetV2, 400, "invalid_cloudevent", "not UTF-8"},
 		{"binary: percent-encoded control character", "application/json", with("ce-subject", "a%0Ab"), hPetV2, 400, "invalid_cloudevent", "control character"},
-		{"binary: text data", "text/plain", bin, "hello", 415, "unsupported_media_type", "JSON Schema contract"},
+		{"binary: text data", "text/plain", bin, "hello", 415, "unsupported_media_type", "send JSON data"},
 		{"binary: no content type", "-", bin, hPetV2, 415, "unsupported_media_type", "datacontenttype"},
 		{"binary: no data", "application/json", bin, "", 400, "invalid_cloudevent", "no data"},
 		{"binary: data breaks the contract", "application/json", bin, hPetV2Bad, 422, "invalid_records", "net_weight_grams"},

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/eventguard/eventguard/internal/quote"
 	"github.com/eventguard/eventguard/produce"
 )
 
@@ -268,17 +270,22 @@ func (d *reqDecoder) v3Data(out *v3Data, at where) error {
 // int32Field parses a whole number that fits an int32, negative allowed.
 func (d *reqDecoder) int32Field(at where) (int32, error) {
 	start := d.i
-	neg := d.i < len(d.b) && d.b[d.i] == '-'
-	if neg {
+	if d.i < len(d.b) && d.b[d.i] == '-' {
 		d.i++
 	}
-	n, err := d.count(at)
-	if err != nil {
-		d.i = start
-		return 0, err
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
 	}
-	if neg {
-		return int32(-n), nil
+	lit := string(d.b[start:d.i])
+	digits := strings.TrimPrefix(lit, "-")
+	if d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
+		d.i = start
+		return 0, d.fail(at, "must be a whole number")
+	}
+	n, err := strconv.ParseInt(lit, 10, 32)
+	if err != nil || digits == "" || len(digits) > 1 && digits[0] == '0' {
+		d.i = start
+		return 0, d.fail(at, "must be a whole number from -2147483648 to 2147483647, got %s", quote.Cut(lit, quote.MaxBytes))
 	}
 	return int32(n), nil
 }

@@ -62,7 +62,7 @@ func v2Format(ct string) (string, *rpFailure) {
 			return v2Binary, nil
 		case "application/vnd.kafka.avro.v2+json", "application/vnd.kafka.protobuf.v2+json":
 			return "", &rpFailure{status: http.StatusUnsupportedMediaType, rpError: rpError{Code: http.StatusUnsupportedMediaType,
-				Message: fmt.Sprintf("HTTP 415 Unsupported Media Type: %s is not supported: eventguard validates values against JSON Schema contracts; send JSON with application/vnd.kafka.jsonschema.v2+json", mt)}}
+				Message: fmt.Sprintf("HTTP 415 Unsupported Media Type: %s is not supported on the REST Proxy front door: send the values as JSON (application/vnd.kafka.jsonschema.v2+json); eventguard checks them against the topic's contract and writes them in its subject's format (JSON Schema, Avro or Protobuf)", mt)}}
 		}
 	}
 	return "", &rpFailure{status: http.StatusUnsupportedMediaType, rpError: rpError{Code: http.StatusUnsupportedMediaType,

@@ -291,7 +291,7 @@ func (rp *RESTProxy) produceV3Batch(ctx context.Context, cluster, topic, feature
 // is validated as JSON once decoded.
 func valueHint(code, msg string, binary bool) string {
 	if binary && code == check.CodeMalformedJSON {
-		return msg + " (a BINARY or STRING value is validated as JSON once decoded: every value must meet the topic's JSON Schema contract)"
+		return msg + " (a BINARY or STRING value is validated as JSON once decoded: every value must meet the topic's contract)"
 	}
 	return msg
 }
@@ -405,7 +405,7 @@ func dataBytes(data []byte, field string, binary bool) ([]byte, *rpFailure) {
 func (rp *RESTProxy) v3Value(ctx context.Context, topic string, d *v3Data, r *produce.Record) *rpFailure {
 	switch d.typ {
 	case rpTypeAvro, rpTypeProtobuf:
-		return rpBadRequest("value.type %s is not supported: eventguard validates values against JSON Schema contracts; send the value as JSON (type JSON, or no type to name its schema)", d.typ)
+		return rpBadRequest("value.type %s is not supported on the REST Proxy front door: send the data as JSON (type JSON, or no type to name its schema); eventguard checks it against the topic's contract and writes it in its subject's format (JSON Schema, Avro or Protobuf)", d.typ)
 	case rpTypeBinary, rpTypeString, rpTypeJSON:
 		if d.usesSchemaFields() {
 			return rpBadRequest("value.type %s takes no schema (subject, subject_name_strategy, schema_id, schema_version, schema); leave the type out to name a schema", d.typ)
