@@ -95,7 +95,11 @@ func (rp *RESTProxy) produceV3(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cluster, topic := r.PathValue("cluster_id"), r.PathValue("topic")
-	ctx, cancel := context.WithCancel(span.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
+	// Records read are produced and answered even when the stream's read
+	// fails (the client went away, or was idle: net/http then cancels the
+	// request's context); the pipeline bounds each call with
+	// limits.produce_timeout.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(span.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))))
 	defer cancel()
 	feature := r.Header.Get(FeatureHeader)
 	limits := rp.cfg.Limits
