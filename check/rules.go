@@ -60,9 +60,9 @@ func (r *ruleSets) forSchema(s *validate.Schema) (*rules.Set, error) {
 		e := e.(*ruleEntry)
 		return e.set, e.err
 	}
-	list := r.declared(s)
-	e := &ruleEntry{}
-	if len(list) > 0 {
+	list, err := r.declared(s)
+	e := &ruleEntry{err: err}
+	if err == nil && len(list) > 0 {
 		e.set, e.err = rules.Compile(list, r.opts)
 		if e.err != nil {
 			e.err = fmt.Errorf("the rules of %s version %d do not compile: %w", s.Subject, s.Version, e.err)
@@ -73,14 +73,24 @@ func (r *ruleSets) forSchema(s *validate.Schema) (*rules.Set, error) {
 	return e.set, e.err
 }
 
-// declared gathers s's rules: the registry's, then the config's for its
-// subject and version, a config rule replacing the registry's rule of the
-// same name.
-func (r *ruleSets) declared(s *validate.Schema) []rules.Rule {
+// declared gathers s's rules: the registry's (the ruleSet's domain rules,
+// then eventguard's own types from the metadata property
+// rules.MetadataProperty), then the config's for its subject and version,
+// a config rule replacing the registry's rule of the same name.
+func (r *ruleSets) declared(s *validate.Schema) ([]rules.Rule, error) {
 	var list []rules.Rule
 	if s.RuleSet != nil {
 		for _, x := range s.RuleSet.DomainRules {
 			list = append(list, fromRegistry(x))
+		}
+	}
+	if s.Metadata != nil {
+		if own, ok := s.Metadata.Properties[rules.MetadataProperty]; ok {
+			parsed, err := rules.ParseJSON([]byte(own))
+			if err != nil {
+				return nil, fmt.Errorf("schema metadata %s: %w", rules.MetadataProperty, err)
+			}
+			list = append(list, parsed...)
 		}
 	}
 	for _, sr := range r.config {
@@ -99,7 +109,7 @@ func (r *ruleSets) declared(s *validate.Schema) []rules.Rule {
 			}
 		}
 	}
-	return list
+	return list, nil
 }
 
 // fromRegistry converts a rule of a registry ruleSet. An absent kind reads

@@ -47,7 +47,7 @@ func notFound(msg string) error {
 func schemaOf(v *Version) sr.Schema {
 	s := sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References}
 	if len(v.Rules) > 0 {
-		s.SchemaRuleSet, _ = ruleSet(v.Rules) // checked when the folder was loaded
+		s.SchemaRuleSet, s.SchemaMetadata, _ = registryRules(v.Rules) // checked when the folder was loaded
 	}
 	return s
 }

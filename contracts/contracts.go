@@ -368,7 +368,7 @@ func (s *Set) Register(ctx context.Context, cl SchemaClient) ([]Registered, erro
 	for _, v := range ordered {
 		sch := sr.Schema{Schema: v.Schema, Type: v.Type, References: v.References}
 		if len(v.Rules) > 0 {
-			if sch.SchemaRuleSet, err = ruleSet(v.Rules); err != nil {
+			if sch.SchemaRuleSet, sch.SchemaMetadata, err = registryRules(v.Rules); err != nil {
 				return out, fmt.Errorf("%s version %d: %w", v.Subject, v.Version, err)
 			}
 		}

@@ -2,6 +2,7 @@ package contracts
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -47,6 +48,38 @@ func (v *Version) loadRules(fsys fs.FS, subjectRules []rules.Rule) error {
 		return fmt.Errorf("rules of %s version %d (subject.yaml, %s): %w", v.Subject, v.Version, file, err)
 	}
 	return nil
+}
+
+// registryRules renders rules as the registry keeps them: the rules
+// Confluent's clients can run (CEL) as the schema's ruleSet.domainRules,
+// eventguard's own types (KEY, TRANSITION) as the metadata property
+// rules.MetadataProperty (Confluent's clients would fail a domain rule of a
+// type they have no executor for). Either may be nil.
+func registryRules(rs []rules.Rule) (*sr.SchemaRuleSet, *sr.SchemaMetadata, error) {
+	var confluent, own []rules.Rule
+	for _, r := range rs {
+		if rules.ConfluentType(r.Type) {
+			confluent = append(confluent, r)
+		} else {
+			own = append(own, r)
+		}
+	}
+	var set *sr.SchemaRuleSet
+	if len(confluent) > 0 {
+		var err error
+		if set, err = ruleSet(confluent); err != nil {
+			return nil, nil, err
+		}
+	}
+	var meta *sr.SchemaMetadata
+	if len(own) > 0 {
+		b, err := json.Marshal(own)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode rules: %w", err)
+		}
+		meta = &sr.SchemaMetadata{Properties: map[string]string{rules.MetadataProperty: string(b)}}
+	}
+	return set, meta, nil
 }
 
 // ruleSet renders rules as a registry ruleSet (domain rules), in the

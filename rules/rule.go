@@ -385,3 +385,18 @@ func parseRollout(params map[string]string) (Rollout, error) {
 		return 0, fmt.Errorf("params: %s is %s: want observe, warn or enforce", ParamMode, quote.String(v))
 	}
 }
+
+// MetadataProperty is the schema metadata property that carries, as a JSON
+// array of rules, a schema version's rules of eventguard's own types (KEY,
+// TRANSITION). They are kept out of ruleSet.domainRules because a
+// Confluent client that runs domain rules fails every rule it has no
+// executor for: a subject's rules of those types would stop every
+// Confluent producer and consumer of it. Confluent's clients ignore
+// metadata properties.
+const MetadataProperty = "eventguard.rules"
+
+// ConfluentType reports whether Confluent's clients have an executor for a
+// rule type (CEL), so the rule may sit in a registry ruleSet.
+func ConfluentType(typ string) bool {
+	return strings.EqualFold(typ, TypeCEL)
+}
