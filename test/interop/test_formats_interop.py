@@ -23,21 +23,16 @@ event, and what they wrote goes to the out file, for the Go test to decode
 with DecodeDoc. Run alone (without FORMATS_SPEC) every test here is skipped.
 """
 
-import base64
-import datetime
-import decimal
 import json
 import os
-import uuid
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
-from google.protobuf import descriptor_pb2, json_format
-from google.protobuf.descriptor_pool import DescriptorPool
-from google.protobuf.message_factory import GetMessageClass
+from google.protobuf import json_format
+
+from formats_common import avro_input, comparable, ctx, expected_avro, message_class
 
 SPEC_PATH = os.environ.get("FORMATS_SPEC")
 
@@ -46,14 +41,6 @@ pytestmark = pytest.mark.skipif(
     reason="FORMATS_SPEC is not set: run through the Go test "
     "(go test ./test/e2e -run TestConfluentPythonFormats)",
 )
-
-
-
-def ctx(subject):
-    """The serialization context of the topic whose value subject (topic
-    name strategy) is subject."""
-    assert subject.endswith("-value")
-    return SerializationContext(subject[: -len("-value")], MessageField.VALUE)
 
 
 @pytest.fixture(scope="module")
@@ -76,42 +63,6 @@ def written(spec):
         json.dump(out, f)
 
 
-def comparable(value):
-    """fastavro's Python values in the JSON form eventguard writes."""
-    if isinstance(value, dict):
-        return {k: comparable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [comparable(v) for v in value]
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.timezone.utc)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
-def expected_avro(decoded):
-    """eventguard's decoded JSON with timestamps as datetimes (Python and Go
-    write fractions of a second differently)."""
-    out = dict(decoded)
-    out["occurred_at"] = datetime.datetime.fromisoformat(out["occurred_at"].replace("Z", "+00:00"))
-    return out
-
-
-def avro_input(event):
-    """A golden JSON event as a Python producer builds it for fastavro."""
-    out = dict(event)
-    out["amount"] = decimal.Decimal(str(out["amount"]))
-    ts = out["occurred_at"]
-    if isinstance(ts, str):
-        out["occurred_at"] = datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    tx = out.get("transaction_id")
-    if isinstance(tx, dict):  # the Avro JSON union form is eventguard's; fastavro takes the value
-        out["transaction_id"] = tx["string"]
-    return out
-
-
 def test_avro_deserializer_reads_eventguard(spec, registry):
     deser = AvroDeserializer(registry)
     for rec in spec["avro"]["records"]:
@@ -131,20 +82,7 @@ def test_avro_serializer_writes_for_eventguard(spec, registry, written):
 def table_class(spec, registry):
     """The Protobuf message class built from the registry's descriptors (as
     Confluent's deserializer reads them), not from generated code."""
-    latest = registry.get_latest_version(spec["protobuf"]["subject"], fmt="serialized")
-    pool = DescriptorPool()
-    from google.protobuf import any_pb2, descriptor_pb2 as d, duration_pb2, field_mask_pb2, timestamp_pb2
-
-    for mod in (d, duration_pb2, field_mask_pb2, timestamp_pb2, any_pb2):
-        pool.AddSerializedFile(mod.DESCRIPTOR.serialized_pb)
-    for ref in latest.schema.references:
-        dep = registry.get_version(ref.subject, ref.version, True, "serialized")
-        fdp = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(dep.schema.schema_str))
-        fdp.name = ref.name
-        pool.Add(fdp)
-    main = descriptor_pb2.FileDescriptorProto.FromString(base64.b64decode(latest.schema.schema_str))
-    pool.Add(main)
-    return GetMessageClass(pool.FindMessageTypeByName(spec["protobuf"]["message"]))
+    return message_class(registry, spec["protobuf"]["subject"], spec["protobuf"]["message"])
 
 
 def test_protobuf_deserializer_reads_eventguard(spec, registry, table_class):
