@@ -1132,7 +1132,7 @@ func TestConsumeConfluentPythonRecords(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "test/interop", "-k", "test_json_serializer_records_are_produced")
+	cmd := exec.CommandContext(ctx, py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "test/interop/test_confluent_interop.py", "-k", "test_json_serializer_records_are_produced")
 	cmd.Dir = rootDir
 	cmd.Env = append(os.Environ(), "INTEROP_SPEC="+specPath, "PYTHONDONTWRITEBYTECODE=1")
 	out, err := cmd.CombinedOutput()

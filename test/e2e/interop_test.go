@@ -135,19 +135,19 @@ func TestConfluentPythonInterop(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "test/interop")
+	cmd := exec.CommandContext(ctx, py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", "test/interop/test_confluent_interop.py")
 	cmd.Dir = rootDir
 	cmd.Env = append(os.Environ(), "INTEROP_SPEC="+specPath, "PYTHONDONTWRITEBYTECODE=1")
 	t0 := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("pytest test/interop failed (%v) after %s:\n%s", err, time.Since(t0).Round(time.Millisecond), out)
+		t.Fatalf("pytest test/interop/test_confluent_interop.py failed (%v) after %s:\n%s", err, time.Since(t0).Round(time.Millisecond), out)
 	}
 	summary := pytestSummary(out)
 	if !regexp.MustCompile(`^\d+ passed in `).MatchString(summary) {
-		t.Fatalf("pytest test/interop: want only passed tests, got %q:\n%s", summary, out)
+		t.Fatalf("pytest test/interop/test_confluent_interop.py: want only passed tests, got %q:\n%s", summary, out)
 	}
-	t.Logf("pytest test/interop: %s", summary)
+	t.Logf("pytest test/interop/test_confluent_interop.py: %s", summary)
 
 	// What Confluent's JSONSerializer wrote, checked by eventguard's validate.
 	recs, err := harness.ConsumeGroup(ctx, e.brokers, pyTopic, harness.UniqueName("e2e-group"), spec.Produce.Count)
