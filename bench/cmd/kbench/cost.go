@@ -59,12 +59,12 @@ var costModes = []Mode{
 
 // rulesConfig is the sidecar config of the rules row: three CEL rules on
 // the benchmark topic's subject ({{topic}}-value), the kind issue 11's
-// target counts (in the shape of docs/rules.md on the rules branch; adjust
-// here if the merged key differs).
+// target counts (rules.subjects, docs/config.md).
 const rulesConfig = `rules:
-  - subject: {{topic}}-value
-    rules:
-      - {name: positiveTotal, kind: CONDITION, type: CEL, expr: "double(message.total_amount) > 0.0"}
-      - {name: knownOrderType, kind: CONDITION, type: CEL, expr: "message.order_type in ['dine_in', 'takeout', 'delivery']"}
-      - {name: someItems, kind: CONDITION, type: CEL, expr: "size(message.items) > 0"}
+  subjects:
+    - subject: {{topic}}-value
+      rules:
+        - {name: positiveTotal, kind: CONDITION, type: CEL, expr: "double(message.total_amount) > 0.0"}
+        - {name: knownOrderType, kind: CONDITION, type: CEL, expr: "message.order_type in ['dine_in', 'takeout', 'delivery']"}
+        - {name: someItems, kind: CONDITION, type: CEL, expr: "size(message.items) > 0"}
 `

@@ -120,7 +120,7 @@ func main() {
 }
 
 // groups are the tables, in order; -modes takes their names.
-var groups = []string{"peers", "single", "consume", "cost"}
+var groups = []string{"peers", "single", "consume", "cost", "formats"}
 
 func run(o options) error {
 	if o.brokers == "" {
@@ -229,6 +229,15 @@ func run(o options) error {
 					logf("stopping eventguard (%s): %v", m.Key, err)
 				}
 			}()
+		}
+		if m.Sidecar != nil && m.Sidecar.Format != nil {
+			topic, err := formatTopic(ctx, e, m.Sidecar.Format)
+			if topic != "" {
+				defer deleteTopics(brokers, topic)
+			}
+			if err != nil {
+				return fmt.Errorf("mode %s: %w", m.Key, err)
+			}
 		}
 		if m.Start != nil {
 			stop, err := m.Start(ctx, e)

@@ -105,6 +105,9 @@ type SidecarSpec struct {
 	// Config is a YAML config file's text for the sidecar (may use
 	// {{app}}, {{topic}} and {{group}}; consume modes write their own).
 	Config string
+	// Format, when set, gives the mode a topic of its own whose subject
+	// is this schema (formats.go); the mode's Env.Topic is that topic.
+	Format *formatSubject
 }
 
 // Loop runs client number client (0 to Clients-1) until ctx is done: it
@@ -206,6 +209,7 @@ func init() {
 	modes = append(modes, singleModes()...)
 	modes = append(modes, consumeModes...)
 	modes = append(modes, costModes...)
+	modes = append(modes, formatModes...)
 }
 
 // newDirect is a franz-go producer with exactly the options eventguard's

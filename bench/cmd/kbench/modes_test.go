@@ -22,6 +22,7 @@ func TestSelectModes(t *testing.T) {
 		{list: "grpc-stream", want: []string{"direct", "direct-validate", "grpc-stream"}, not: []string{"http-batch", "kroxylicious"}},
 		{list: "cost-dedupe", want: []string{"cost-dedupe", "cost-ids", "http-batch"}, not: []string{"cost-tracing"}},
 		{list: "consume", want: []string{"consume-validate", "consume-deliver", "consume-dlq"}, not: []string{"http-batch"}},
+		{list: "formats", want: []string{"format-avro", "format-protobuf", "http-batch"}, not: []string{"grpc-stream"}},
 		{list: "http-single-c8", want: []string{"http-single-c8", "direct-single-c8"}, not: []string{"direct-single-c1"}},
 	} {
 		got, err := selectModes(tc.list)

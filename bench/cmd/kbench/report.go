@@ -256,6 +256,17 @@ func targets(by map[string]*ModeResult, rows []ModeResult, mean float64) []Targe
 	if m := by["consume-dlq"]; m != nil && m.VsBase != nil {
 		out = append(out, Target{Name: "100% invalid to the DLQ / valid path, records/s", Want: ">= 0.8", Got: *m.VsBase, Met: met(*m.VsBase >= 0.8)})
 	}
+	// Issue 16: a format's encode + validate within 1.5× of JSON Schema's
+	// per-record CPU ((b), the same corpus over the same path).
+	for _, key := range []string{"format-avro", "format-protobuf"} {
+		m, b := by[key], by["http-batch"]
+		if m == nil || b == nil || m.ProxyCPUUs == nil || b.ProxyCPUUs == nil || *b.ProxyCPUUs == 0 {
+			continue
+		}
+		got := round2(*m.ProxyCPUUs / *b.ProxyCPUUs)
+		out = append(out, Target{Name: fmt.Sprintf("%s eventguard CPU-µs per record / (b)'s (%.2f vs %.2f µs; %.2f µs per KB of JSON)", key, *m.ProxyCPUUs, *b.ProxyCPUUs, *m.ProxyCPUUs/kb),
+			Want: "<= 1.5", Got: got, Met: met(got <= 1.5)})
+	}
 	var rss float64
 	var any bool
 	for _, m := range rows {
@@ -275,6 +286,7 @@ var groupTitles = map[string]string{
 	"single":  "Produce, one event per request (vs base: franz-go direct with as many clients)",
 	"consume": "Consume (vs base: the plain validating consumer; the DLQ row vs the valid path)",
 	"cost":    "Cost of optional features on the HTTP batch path (vs base: the same row with the feature off)",
+	"formats": "Avro and Protobuf subjects: the same JSON in, validated and encoded (vs base: (b), JSON Schema)",
 }
 
 // writeTables prints the report as Markdown, one table per group.
