@@ -53,7 +53,7 @@ vet: ## go vet
 bench: ## side-by-side benchmark on a real broker: eventguard vs franz-go direct, validating franz-go, Kroxylicious (writes bench/results/)
 	test/run-bench.sh
 
-bench-go: ## Go benchmarks of the hot paths (validation, HTTP batch, consume, rules, dedupe)
+bench-go: ## Go benchmarks of the hot paths (validation and the Avro/Protobuf engines: BenchmarkFormats, HTTP batch, consume, rules, dedupe)
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./validate/... ./proxy/... ./produce/... ./internal/... ./consume/... ./rules/... ./dedupe/...
 
 kafka-up: ## start a real Kafka broker on 127.0.0.1:19092 (KAFKA_PORT overrides)
