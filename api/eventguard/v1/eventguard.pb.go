@@ -379,7 +379,7 @@ type RecordResult struct {
 	// false).
 	DeadLettered *DeadLettered `protobuf:"bytes,10,opt,name=dead_lettered,json=deadLettered,proto3" json:"dead_lettered,omitempty"`
 	// warnings name the warn-mode contract rules the record broke; it was
-	// produced. They are also sent in eventguard-warning trailers.
+	// produced. They are also sent in warning trailers.
 	Warnings      []string `protobuf:"bytes,11,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
