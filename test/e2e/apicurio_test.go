@@ -322,9 +322,9 @@ func testApicurioRefusals(t *testing.T, url string) {
 	dir := copyContracts(t, sfx)
 	mustCLI(t, "contracts", "register", "--registry", url, dir)
 	// Version 2 of OrderPlaced requires a new property: old events lack it.
-	// (When `contracts register` runs eventguard's own compatibility check
-	// first (issue 12), it refuses this before the registry sees it; pass
-	// --allow-breaking then to reach Apicurio's 409.)
+	// `contracts register` runs eventguard's own compatibility check first
+	// and refuses it before the registry sees it; --allow-breaking reaches
+	// Apicurio's 409.
 	var v1 map[string]any
 	if err := json.Unmarshal([]byte(readFile(t, dir, "orders-OrderPlaced-"+sfx+"/1/schema.json")), &v1); err != nil {
 		t.Fatal(err)
@@ -335,7 +335,11 @@ func testApicurioRefusals(t *testing.T, url string) {
 	writeFile(t, dir, "orders-OrderPlaced-"+sfx+"/2/schema.json", v2)
 	writeFile(t, dir, "orders-OrderPlaced-"+sfx+"/2/references.json", []byte(readFile(t, dir, "orders-OrderPlaced-"+sfx+"/1/references.json")))
 	out, errOut, code := cli(t, "contracts", "register", "--registry", url, dir)
-	t.Logf("contracts register of a breaking version: exit %d\n%s%s", code, out, errOut)
+	if code == 0 || !strings.Contains(out, "orders-OrderPlaced-"+sfx+": version 1 -> 2 (BACKWARD): BREAKING") || !strings.Contains(errOut, "nothing registered") {
+		t.Errorf("a breaking version of a BACKWARD subject: exit %d, want eventguard's own check to refuse it:\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = cli(t, "contracts", "register", "--allow-breaking", "--registry", url, dir)
+	t.Logf("contracts register --allow-breaking of a breaking version: exit %d\n%s%s", code, out, errOut)
 	if code == 0 || !strings.Contains(errOut, "HTTP 409, error code 409") || !strings.Contains(errOut, "Incompatible") {
 		t.Errorf("a breaking version of a BACKWARD subject: exit %d, want a failure quoting Apicurio's 409:\n%s", code, errOut)
 	}
