@@ -31,7 +31,6 @@ from confluent_kafka.schema_registry import (
     topic_subject_name_strategy,
 )
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
-from confluent_kafka.schema_registry.rule_registry import RuleOverride, RuleRegistry
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 SPEC_PATH = os.environ.get("INTEROP_SPEC")
@@ -47,19 +46,6 @@ STRATEGIES = {
     "topic": topic_subject_name_strategy,
     "topic_record": topic_record_subject_name_strategy,
 }
-
-# The example subjects carry eventguard's rules in their ruleSet (pets-value
-# version 2 a warn-mode CEL rule): eventguard runs them at the edge. A Confluent
-# client that runs domain rules fails a rule it has no executor for (CEL needs
-# confluent-kafka[rules]; KEY and TRANSITION are eventguard's), so, as
-# docs/rules.md says, the client turns those rule types off (Confluent's
-# per-type rule override).
-def eventguard_rules_off():
-    registry = RuleRegistry()
-    for rule_type in ("CEL", "KEY", "TRANSITION"):
-        registry.register_override(RuleOverride(rule_type, None, None, True))
-    return registry
-
 
 # The headers eventguard stamps on every record it produces.
 STAMPED = ("traceparent", "eventguard.feature", "eventguard.event_id", "eventguard.subject", "eventguard.schema_version")
@@ -112,7 +98,6 @@ def test_json_deserializer_decodes_every_eventguard_record(spec, registry):
             None,
             schema_registry_client=registry,
             conf={"subject.name.strategy": STRATEGIES[topic["subject_strategy"]]},
-            rule_registry=eventguard_rules_off(),
         )
         want = {r["key"]: r for r in topic["records"]}
         for msg in consume(spec["brokers"], topic["topic"], len(want)):
@@ -156,7 +141,6 @@ def test_json_serializer_records_are_produced(spec, registry):
         None,
         registry,
         conf={"auto.register.schemas": False, "use.latest.version": True},
-        rule_registry=eventguard_rules_off(),
     )
     ctx = SerializationContext(job["topic"], MessageField.VALUE)
 
