@@ -12,7 +12,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GOBUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 
 .PHONY: help build test test-unit test-e2e test-browser screenshot lint fmt vet bench bench-go \
-        kafka-up kafka-down registry-up registry-down dev proto docs clean
+        kafka-up kafka-down registry-up registry-down dev proto docs clean kafka-cluster-up kafka-cluster-down
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +67,12 @@ registry-up: ## start a real schema registry (Apicurio, Java 21+) on 127.0.0.1:1
 
 registry-down: ## stop the registry and remove its data
 	test/registry/apicurio.sh down
+
+kafka-cluster-up: ## start a three-broker Kafka cluster on 127.0.0.1:19192-19194 (controller :19195; RF 3, min ISR 2)
+	test/kafka/kafka.sh cluster up
+
+kafka-cluster-down: ## stop the three-broker cluster and remove its data
+	test/kafka/kafka.sh cluster down
 
 proto: ## regenerate api/eventguard/v1 Go code (pinned buf, protoc-gen-go, protoc-gen-go-grpc via go install)
 	scripts/gen-proto.sh

@@ -12,6 +12,33 @@
 #   kafka.sh env      print the variables below without starting anything
 #   kafka.sh fetch    only fetch the jars and build the probe (CI warm-up)
 #
+# A three-broker cluster (KRaft: one controller, node 0, and brokers 1-3;
+# replication factor 3, min.insync.replicas=2), for the chaos tests:
+#   kafka.sh cluster up             format (once), start the four nodes, wait
+#                                   until the three brokers are registered
+#   kafka.sh cluster down           stop every node, delete the data
+#   kafka.sh cluster status         each node's state; exit 0 if all three
+#                                   brokers are registered and unfenced
+#   kafka.sh cluster env            print the variables below
+#   kafka.sh cluster stop-node N    SIGTERM broker N (1-3), wait for its exit
+#   kafka.sh cluster kill-node N    SIGKILL broker N, wait for its exit
+#   kafka.sh cluster start-node N   start broker N on its data, wait until
+#                                   it is registered again
+#   kafka.sh cluster pause-node N   SIGSTOP broker N (a hang, not a death)
+#   kafka.sh cluster resume-node N  SIGCONT broker N
+#   kafka.sh cluster log N          print the path of node N's log (0-3)
+# cluster up ends by printing, on stdout and nothing else:
+#   KAFKA_CLUSTER_BROKERS=127.0.0.1:19192,127.0.0.1:19193,127.0.0.1:19194
+#   KAFKA_CLUSTER_CONTROLLER=127.0.0.1:19195
+#   KAFKA_CLUSTER_DIR=/tmp/eventguard-kafka-cluster-19192
+#   KAFKA_CLUSTER_LOGS=<node1 log>,<node2 log>,<node3 log>,<controller log>
+# Cluster environment: KAFKA_CLUSTER_PORT (19192: brokers on it and the next
+# two ports, the controller on +3), KAFKA_CLUSTER_DIR
+# (${TMPDIR:-/tmp}/eventguard-kafka-cluster-$KAFKA_CLUSTER_PORT),
+# KAFKA_CLUSTER_HEAP_OPTS (per broker, -Xms128m -Xmx512m),
+# KAFKA_CLUSTER_CONTROLLER_HEAP_OPTS (-Xms64m -Xmx256m); KAFKA_WAIT, JAVA,
+# KAFKA_JAVA_OPTS, KAFKA_VERSION and XDG_CACHE_HOME as below.
+#
 # up and start end by printing, on stdout and nothing else:
 #   KAFKA_BROKERS=127.0.0.1:19092
 #   KAFKA_LOG=/tmp/eventguard-kafka-19092/broker.log
@@ -82,6 +109,10 @@ else
 fi
 
 say() { echo "kafka.sh: $*" >&2; }
+usage() {
+	sed -n '2,/^set -euo/p' "$here/kafka.sh" | sed '$d; s/^# \{0,1\}//' >&2
+	exit 2
+}
 die() {
 	say "$*"
 	exit 1
@@ -480,8 +511,13 @@ fetch)
 	ensure_jars
 	ensure_kwait
 	;;
+cluster)
+	# shellcheck source=cluster.sh
+	source "$here/cluster.sh"
+	shift
+	cluster_main "$@"
+	;;
 *)
-	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
-	exit 2
+	usage
 	;;
 esac

@@ -2,10 +2,12 @@
 //
 // It is the readiness probe of the test broker harness (test/kafka/kafka.sh):
 //
-//	kwait -brokers 127.0.0.1:19092 -timeout 90s [-pid 1234]
+//	kwait -brokers 127.0.0.1:19092 -timeout 90s [-pid 1234] [-nodes 1,2,3]
 //
 // Each attempt sends one Metadata request (no topics) with its own deadline and
-// succeeds when the answer lists at least one broker. kwait exits 0 once an
+// succeeds when the answer lists at least one broker, or, with -nodes, every
+// broker id named (a KRaft cluster lists a broker once it is registered and
+// unfenced: the cluster harness waits for a restarted broker that way). kwait exits 0 once an
 // attempt succeeds, 1 when -timeout passes first, 2 on bad flags, and 3 as soon
 // as the process given with -pid has gone (a broker that died while starting).
 package main
@@ -16,6 +18,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +39,7 @@ func run() int {
 		attempt = flag.Duration("attempt", 2*time.Second, "deadline of one Metadata request")
 		pid     = flag.Int("pid", 0, "stop waiting as soon as this process is gone (0: don't watch)")
 		quiet   = flag.Bool("quiet", false, "print nothing")
+		nodes   = flag.String("nodes", "", "comma-separated broker ids the answer must list (default: any broker)")
 	)
 	flag.Parse()
 	logf := func(format string, args ...any) {
@@ -53,6 +58,18 @@ func run() int {
 		logf("need -brokers, and positive -timeout and -attempt")
 		return 2
 	}
+	var want []int32
+	for _, s := range strings.Split(*nodes, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			logf("-nodes: %q is not a broker id", s)
+			return 2
+		}
+		want = append(want, int32(id))
+	}
 
 	start := time.Now()
 	deadline := start.Add(*timeout)
@@ -67,7 +84,7 @@ func run() int {
 			break
 		}
 		per := min(*attempt, left)
-		nb, err := probe(seeds, per)
+		nb, err := probe(seeds, per, want)
 		if err == nil {
 			logf("%s answered Metadata (%d broker(s)) after %s, attempt %d",
 				*brokers, nb, time.Since(start).Round(10*time.Millisecond), n)
@@ -86,7 +103,7 @@ func run() int {
 // probe sends one Metadata request with a fresh client, so that no backoff or
 // cached connection state from an earlier attempt (a broker not yet listening)
 // slows the next one down.
-func probe(seeds []string, per time.Duration) (int, error) {
+func probe(seeds []string, per time.Duration, want []int32) (int, error) {
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(seeds...),
 		kgo.DialTimeout(per),
@@ -108,6 +125,11 @@ func probe(seeds []string, per time.Duration) (int, error) {
 	}
 	if len(resp.Brokers) == 0 {
 		return 0, errors.New("metadata response lists no broker yet")
+	}
+	for _, id := range want {
+		if !slices.ContainsFunc(resp.Brokers, func(b kmsg.MetadataResponseBroker) bool { return b.NodeID == id }) {
+			return 0, fmt.Errorf("metadata response does not list broker %d yet", id)
+		}
 	}
 	return len(resp.Brokers), nil
 }
