@@ -177,7 +177,7 @@ launch_node() {
 	local n="$1" d p heap opts=() setsid=()
 	d="$(node_dir "$n")"
 	p="$(node_port "$n")"
-	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+	if port_busy "$p"; then
 		die "127.0.0.1:$p is already in use by another process (not $(node_name "$n") of $cdir); stop it or set KAFKA_CLUSTER_PORT"
 	fi
 	write_node_config "$n"
@@ -246,6 +246,12 @@ stop_node() {
 		done
 	fi
 	node_pid "$n" >/dev/null && die "$(node_name "$n") (pid $pid) would not stop"
+	# A killed JVM's main thread is a zombie while its other threads still
+	# exit, holding the listener: wait until the port is free too.
+	for ((i = 0; i < 100; i++)); do
+		port_busy "$(node_port "$n")" || break
+		sleep 0.1
+	done
 	rm -f "$d/node.pid"
 	say "$(node_name "$n") (pid $pid) ended by SIG$sig in $(since "$t0")"
 }
