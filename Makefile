@@ -11,7 +11,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The build line the Dockerfile uses too (a test keeps them the same).
 GOBUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 
-.PHONY: help build test test-unit test-e2e test-browser screenshot lint fmt vet bench bench-go \
+.PHONY: help build test test-unit test-e2e test-browser screenshot lint fmt vet bench bench-go test-chaos chaos \
         kafka-up kafka-down registry-up registry-down dev proto docs clean kafka-cluster-up kafka-cluster-down
 
 help: ## list the targets
@@ -23,11 +23,11 @@ build: ## build bin/eventguard (static, version stamped)
 dev: ## run eventguard dev (embedded Kafka and registry)
 	$(GO) run ./cmd/eventguard dev
 
-test: vet test-unit test-e2e test-browser ## vet, unit tests with -race, the e2e and interop suites (real Kafka, real registry), the admin page in Chromium
+test: vet test-unit test-e2e test-browser test-chaos ## vet, unit tests with -race, the e2e and interop suites (real Kafka, real registry), the admin page in Chromium, the chaos suite on a three-broker cluster
 	@echo "make test: all suites passed"
 
 test-unit: ## unit and package tests (kfake, srfake) with -race
-	$(GO) test -race -shuffle=on -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	$(GO) test -race -shuffle=on -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/chaos)
 
 test-e2e: ## end-to-end tests against a real Kafka broker and a real schema registry (KAFKA_BROKERS, APICURIO_URL, or started here)
 	test/run-e2e.sh
@@ -37,6 +37,12 @@ test-browser: ## the admin page in a real browser (Debian's chromium, node, play
 
 screenshot: ## refresh docs/admin-page.png (the browser test's screenshot)
 	EVENTGUARD_SCREENSHOT=docs/admin-page.png test/run-browser.sh
+
+test-chaos: ## chaos suite: brokers killed, paused, restarted, below min ISR, under load on a three-broker cluster (about 5 min)
+	test/run-chaos.sh
+
+chaos: ## the longer chaos run (20 leader kills, every fault 3 times), not in CI; writes docs/chaos/
+	EVENTGUARD_CHAOS_KILLS=20 EVENTGUARD_CHAOS_ROUNDS=3 EVENTGUARD_CHAOS_OUT=docs/chaos test/run-chaos.sh
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
