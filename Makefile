@@ -11,7 +11,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The build line the Dockerfile uses too (a test keeps them the same).
 GOBUILD_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 
-.PHONY: help build test test-unit test-e2e test-browser screenshot lint fmt vet bench bench-go test-chaos chaos \
+.PHONY: help build test test-unit test-e2e test-browser screenshot lint fmt vet bench bench-go test-chaos chaos soak \
         kafka-up kafka-down registry-up registry-down dev proto docs clean kafka-cluster-up kafka-cluster-down
 
 help: ## list the targets
@@ -43,6 +43,9 @@ test-chaos: ## chaos suite: brokers killed, paused, restarted, below min ISR, un
 
 chaos: ## the longer chaos run (20 leader kills, every fault 3 times), not in CI; writes docs/chaos/
 	EVENTGUARD_CHAOS_KILLS=20 EVENTGUARD_CHAOS_ROUNDS=3 EVENTGUARD_CHAOS_OUT=docs/chaos test/run-chaos.sh
+
+soak: ## one-hour soak at half capacity, RSS/goroutines/files/p99 sampled each minute, not in CI; writes docs/soak/
+	test/run-soak.sh
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
