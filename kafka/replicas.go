@@ -16,7 +16,7 @@ import (
 
 // Producer is what ReplicaGuard wraps; *kgo.Client implements it.
 type Producer interface {
-	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
+	TryProduce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
 }
 
 // ReplicaSource tells ReplicaGuard how many replicas are in sync and how
@@ -92,9 +92,9 @@ func NewReplicaGuard(p Producer, src ReplicaSource, interval time.Duration, log 
 	return &ReplicaGuard{p: p, src: src, interval: interval, log: log, now: time.Now, topics: map[string]*guardTopic{}}
 }
 
-// Produce hands r to the producer, or fails it at once while its topic has
-// no partition with enough replicas in sync.
-func (g *ReplicaGuard) Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+// TryProduce hands r to the producer's TryProduce, or fails it at once
+// while its topic has no partition with enough replicas in sync.
+func (g *ReplicaGuard) TryProduce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
 	g.mu.Lock()
 	t := g.topic(r.Topic)
 	t.used = g.now()
@@ -108,7 +108,7 @@ func (g *ReplicaGuard) Produce(ctx context.Context, r *kgo.Record, promise func(
 	gr := &guardRecord{cancel: cancel}
 	t.inflight[gr] = struct{}{}
 	g.mu.Unlock()
-	g.p.Produce(rctx, r, func(r *kgo.Record, err error) {
+	g.p.TryProduce(rctx, r, func(r *kgo.Record, err error) {
 		g.mu.Lock()
 		delete(t.inflight, gr)
 		g.mu.Unlock()

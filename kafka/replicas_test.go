@@ -63,7 +63,7 @@ type holdingProducer struct {
 	held []func(error)
 }
 
-func (h *holdingProducer) Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+func (h *holdingProducer) TryProduce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
 	done := make(chan error, 1)
 	h.mu.Lock()
 	h.held = append(h.held, func(err error) { done <- err })
@@ -91,7 +91,7 @@ func (h *holdingProducer) releaseAll(err error) {
 // result.
 func produce(g *ReplicaGuard, topic string) <-chan error {
 	ch := make(chan error, 1)
-	g.Produce(context.Background(), &kgo.Record{Topic: topic}, func(_ *kgo.Record, err error) { ch <- err })
+	g.TryProduce(context.Background(), &kgo.Record{Topic: topic}, func(_ *kgo.Record, err error) { ch <- err })
 	return ch
 }
 
@@ -189,7 +189,7 @@ func TestReplicaGuardKeepsProducerErrors(t *testing.T) {
 	// A record cancelled by its caller keeps the caller's error.
 	ctx, cancel := context.WithCancel(context.Background())
 	res := make(chan error, 1)
-	g.Produce(ctx, &kgo.Record{Topic: "pets"}, func(_ *kgo.Record, err error) { res <- err })
+	g.TryProduce(ctx, &kgo.Record{Topic: "pets"}, func(_ *kgo.Record, err error) { res <- err })
 	cancel()
 	if err := wait(t, res); !errors.Is(err, context.Canceled) || errors.Is(err, ErrNotEnoughReplicas) {
 		t.Fatalf("err = %v, want the caller's context.Canceled", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"golang.org/x/net/netutil"
@@ -46,6 +47,7 @@ type sidecar struct {
 	reg      *sr.Client
 	resolver *validate.Resolver
 	monitor  *kafka.Monitor
+	replicas *kafka.ReplicaGuard
 	pipeline *produce.Pipeline
 	prom     *prometheus.Registry
 	// metrics, catalog and tracing are the observability wired into the
@@ -108,6 +110,7 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 	}
 	s.resolver = validate.NewResolver(reg, validate.Options{LatestTTL: cfg.Registry.LatestTTL, Timeout: cfg.Registry.Timeout, Observer: s.metrics})
 	s.monitor = kafka.NewMonitor(kcl, 2*time.Second)
+	s.replicas = kafka.NewReplicaGuard(kcl, kafka.AdminReplicas{Admin: kadm.NewClient(kcl)}, time.Second, log)
 	notChecked := error(errors.New("registry not reached yet"))
 	s.registryErr.Store(&notChecked)
 	subjectRules, ruleOpts, err := configRules(cfg)
@@ -118,7 +121,7 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 	s.checker = check.New(check.Options{Resolver: s.resolver, Deprecations: s.deprecations, Logger: log, Rules: subjectRules, RuleOptions: ruleOpts})
 	s.pipeline = produce.New(cfg, produce.Options{
 		Checker:  s.checker,
-		Producer: kcl,
+		Producer: s.replicas,
 		KafkaErr: s.monitor.Err,
 		Logger:   log,
 		Tracer:   s.tracing.Tracer,
@@ -167,8 +170,9 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); s.monitor.Run(bg) }()
+	go func() { defer wg.Done(); s.replicas.Run(bg) }()
 	go func() { defer wg.Done(); s.watchRegistry(bg) }()
 
 	servers := map[string]*http.Server{}
