@@ -100,7 +100,7 @@ func run() error {
 		logf("calibrating: full speed for %s", o.calibrate)
 		capacity = env.calibrate(ctx, o.calibrate)
 		if capacity <= 0 {
-			return fmt.Errorf("calibration acknowledged no record")
+			return fmt.Errorf("calibration acknowledged no record (%d requests failed; sidecar log %s)", env.failed.Load(), env.sidecar.LogPath)
 		}
 		rate = capacity * o.fraction
 		logf("capacity %.0f records/s; soaking at %.0f records/s (%.0f%%)", capacity, rate, 100*o.fraction)

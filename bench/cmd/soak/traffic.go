@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -49,7 +50,7 @@ func setUp(ctx context.Context, o options, bin, dir string) (*env, error) {
 	e.payload = []byte(`{"event_type":"pet.weight.updated.v2","pet_id":"pet-42","device_id":"bowl-7f3a","net_weight_grams":4210,"tare_weight_grams":380,"measured_at":"2026-11-02T08:15:00Z","source":"sensor"}`)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := harness.CreateTopic(cctx, e.brokers, e.topic, 3); err != nil {
+	if err := createTopic(cctx, e.brokers, e.topic, 3); err != nil {
 		return nil, err
 	}
 	e.app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,6 +99,25 @@ func (e *env) close() {
 	if e.app != nil {
 		e.app.Close()
 	}
+}
+
+// createTopic creates topic with the brokers' default replication factor
+// (3 on the three-broker cluster: with min.insync.replicas=2 a topic of
+// one replica could take no acks=all write).
+func createTopic(ctx context.Context, brokers []string, topic string, partitions int32) error {
+	cl, err := harness.NewClient(brokers)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		return fmt.Errorf("create topic %q: %w", topic, err)
+	}
+	return nil
 }
 
 // httpBody is one request's body: batch records with the shared payload.
