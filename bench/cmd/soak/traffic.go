@@ -247,7 +247,8 @@ type sample struct {
 	Records    int64   `json:"records_acknowledged"`
 	Failed     int64   `json:"requests_failed"`
 	Delivered  int64   `json:"records_delivered"`
-	// Lag is the records acknowledged so far minus those delivered.
+	// Lag is the records acknowledged so far (the calibration's included)
+	// minus those delivered.
 	Lag int64 `json:"consumer_lag"`
 }
 
@@ -256,7 +257,7 @@ func (e *env) soak(ctx context.Context, rate float64, d, interval time.Duration)
 	sctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	done := make(chan struct{})
-	sent0, recv0 := e.sent.Load(), e.received.Load()
+	recv0 := e.received.Load()
 	go func() { e.drive(sctx, rate); close(done) }()
 	t0 := time.Now()
 	tick := time.NewTicker(interval)
@@ -292,8 +293,10 @@ func (e *env) soak(ctx context.Context, rate float64, d, interval time.Duration)
 		sent, failed := e.sent.Load(), e.failed.Load()
 		s.Records, s.Failed = sent-lastSent, failed-lastFailed
 		lastSent, lastFailed = sent, failed
-		s.Delivered = e.received.Load() - recv0
-		s.Lag = (sent - sent0) - s.Delivered
+		// The lag counts every record since the start, the calibration's
+		// too: they are in the topic and delivered meanwhile.
+		recv := e.received.Load()
+		s.Delivered, s.Lag = recv-recv0, sent-recv
 		out = append(out, s)
 		logf("minute %.0f: rss %.1f MiB, goroutines %d, open files %d, p50 %.1f ms, p99 %.1f ms, %d records (%.0f/s), %d failed, lag %d",
 			s.Minute, s.RSSMiB, s.Goroutines, s.OpenFiles, s.P50ms, s.P99ms, s.Records, float64(s.Records)/interval.Seconds(), s.Failed, s.Lag)
