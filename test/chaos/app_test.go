@@ -83,12 +83,6 @@ func (a *app) url(path string) string { return a.srv.URL + path }
 
 func (a *app) close() { a.srv.Close() }
 
-func (a *app) setBehaviour(b behaviour) {
-	a.mu.Lock()
-	a.behaviour = b
-	a.mu.Unlock()
-}
-
 func (a *app) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, r.Body)
 	d := delivery{Path: r.URL.Path, EventID: r.Header.Get("Eventguard-Event-Id")}
