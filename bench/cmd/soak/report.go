@@ -208,8 +208,10 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
+// trim renders an axis label: whole numbers and anything from 10 up
+// without decimals.
 func trim(v float64) string {
-	if v == math.Trunc(v) {
+	if v == math.Trunc(v) || v >= 10 {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.1f", v)
