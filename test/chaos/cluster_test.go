@@ -113,10 +113,11 @@ func (c *cluster) createTopic(topic string, partitions int32) {
 	c.waitFullISR(60*time.Second, topic)
 }
 
-// partitionState is one partition's leader and ISR.
+// partitionState is one partition's leader, replicas and ISR.
 type partitionState struct {
-	Leader int32
-	ISR    []int32
+	Leader   int32
+	Replicas []int32
+	ISR      []int32
 }
 
 // partitions returns the leader and ISR of every partition of topics (every
@@ -133,7 +134,7 @@ func (c *cluster) partitions(ctx context.Context, topics ...string) (map[string]
 		}
 		m := map[int32]partitionState{}
 		for _, pd := range td.Partitions {
-			m[pd.Partition] = partitionState{Leader: pd.Leader, ISR: slices.Clone(pd.ISR)}
+			m[pd.Partition] = partitionState{Leader: pd.Leader, Replicas: slices.Clone(pd.Replicas), ISR: slices.Clone(pd.ISR)}
 		}
 		out[td.Topic] = m
 	}
@@ -142,7 +143,7 @@ func (c *cluster) partitions(ctx context.Context, topics ...string) (map[string]
 
 // waitFullISR waits until every partition of topic (of the whole cluster
 // when topic is empty: __consumer_offsets matters as much) has a leader and
-// all three replicas in sync.
+// all its replicas in sync.
 func (c *cluster) waitFullISR(timeout time.Duration, topic string) {
 	c.t.Helper()
 	var topics []string
@@ -159,7 +160,7 @@ func (c *cluster) waitFullISR(timeout time.Duration, topic string) {
 			last = ""
 			for tp, parts := range ps {
 				for p, st := range parts {
-					if st.Leader < 0 || len(st.ISR) < 3 {
+					if st.Leader < 0 || len(st.ISR) < len(st.Replicas) {
 						last += fmt.Sprintf(" %s/%d leader %d isr %v;", tp, p, st.Leader, st.ISR)
 					}
 				}
