@@ -43,6 +43,10 @@ export EVENTGUARD_KAFKA_SCRIPT="${EVENTGUARD_KAFKA_SCRIPT:-$PWD/test/kafka/kafka
 cleanup() { if $started; then test/kafka/kafka.sh cluster down >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
 up=$((SECONDS - t0))
+# go test runs in the package's directory: give it an absolute path.
+if [[ -n ${EVENTGUARD_CHAOS_OUT:-} && $EVENTGUARD_CHAOS_OUT != /* ]]; then
+	export EVENTGUARD_CHAOS_OUT="$PWD/$EVENTGUARD_CHAOS_OUT"
+fi
 
 log="$(mktemp "${TMPDIR:-/tmp}/eventguard-chaos.XXXXXX")"
 t1=$SECONDS

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,9 @@ type outcome struct {
 	Sent       time.Time
 	// OK is whether every record was reported produced.
 	OK bool
+	// Why is the error code and the start of the message of a failed
+	// answer ("kafka_unavailable: Kafka did not take the record: ...").
+	Why string
 }
 
 // ledger is everything the load sent and what each request was answered.
@@ -232,6 +236,10 @@ func (l *load) httpClient(ctx context.Context, c int, base string, value func(st
 		o.Label = "http " + strconv.Itoa(resp.StatusCode)
 		o.RetryAfter = resp.Header.Get("Retry-After") != ""
 		var pr struct {
+			Error *struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
 			Results []struct {
 				Index     int    `json:"index"`
 				Partition *int32 `json:"partition"`
@@ -242,6 +250,9 @@ func (l *load) httpClient(ctx context.Context, c int, base string, value func(st
 				if r.Index >= 0 && r.Index < len(produced) && r.Partition != nil {
 					produced[r.Index] = true
 				}
+			}
+			if pr.Error != nil {
+				o.Why = why(pr.Error.Code, pr.Error.Message)
 			}
 		}
 		o.OK = resp.StatusCode == http.StatusOK
@@ -354,6 +365,7 @@ func (l *load) streamTurn(ctx context.Context, gc eventguardv1.EventguardClient,
 		if e := resp.GetError(); e != nil {
 			o.Label = "grpc " + codes.Code(e.GetStatusCode()).String()
 			o.RetryAfter = e.GetRetryDelay() != nil
+			o.Why = why(e.GetCode(), e.GetMessage())
 		} else {
 			o.Label = "grpc OK"
 			o.OK = true
@@ -379,6 +391,19 @@ func (l *load) streamTurn(ctx context.Context, gc eventguardv1.EventguardClient,
 	return failed
 }
 
+// why renders an error code and the start of its message: enough to tell
+// apart the causes of one status.
+func why(code, msg string) string {
+	// "record 3: " prefixes differ per request; the cause follows.
+	if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "record ") {
+		msg = msg[i+2:]
+	}
+	if len(msg) > 60 {
+		msg = msg[:60] + "…"
+	}
+	return code + ": " + msg
+}
+
 // summary is the tally of a ledger's outcomes.
 type summary struct {
 	Requests   int            `json:"requests"`
@@ -387,6 +412,9 @@ type summary struct {
 	NoRetry    int            `json:"unavailable_without_retry_after"`
 	RecordsOK  int            `json:"records_acknowledged"`
 	RecordsOut int            `json:"records_sent"`
+	// Why counts the failed answers by label, code and the start of the
+	// message.
+	Why map[string]int `json:"failures"`
 	// LatencyP50 and LatencyMax per label, in milliseconds.
 	LatencyP50 map[string]float64 `json:"latency_p50_ms"`
 	LatencyMax map[string]float64 `json:"latency_max_ms"`
@@ -394,7 +422,7 @@ type summary struct {
 
 func summarize(l *ledger, outcomes []outcome) summary {
 	l.mu.Lock()
-	s := summary{ByLabel: map[string]int{}, LatencyP50: map[string]float64{}, LatencyMax: map[string]float64{}, RecordsOK: len(l.acked), RecordsOut: len(l.sent)}
+	s := summary{ByLabel: map[string]int{}, Why: map[string]int{}, LatencyP50: map[string]float64{}, LatencyMax: map[string]float64{}, RecordsOK: len(l.acked), RecordsOut: len(l.sent)}
 	l.mu.Unlock()
 	lat := map[string][]time.Duration{}
 	for _, o := range outcomes {
@@ -403,6 +431,9 @@ func summarize(l *ledger, outcomes []outcome) summary {
 			s.OK++
 		}
 		s.ByLabel[o.Label]++
+		if o.Why != "" {
+			s.Why[o.Label+" "+o.Why]++
+		}
 		if (o.Label == "http 503" || o.Label == "grpc Unavailable") && !o.RetryAfter {
 			s.NoRetry++
 		}

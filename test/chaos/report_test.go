@@ -100,6 +100,14 @@ func markdown(rs []result) string {
 		}
 		sort.Strings(lat)
 		fmt.Fprintf(&b, " — latency: %s; sidecar goroutines before/after the load: %d/%d\n\n", strings.Join(lat, "; "), r.SidecarGoroutines[0], r.SidecarGoroutines[1])
+		var whys []string
+		for w, n := range r.Load.Why {
+			whys = append(whys, fmt.Sprintf("- %d × %s", n, w))
+		}
+		sort.Strings(whys)
+		for _, w := range whys {
+			b.WriteString(w + "\n")
+		}
 		for _, n := range r.Notes {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
