@@ -202,6 +202,100 @@ type Listen struct {
 	// internals: turn it on only where the admin port is not reachable from
 	// outside the pod. Default: false.
 	Pprof bool `yaml:"pprof"`
+	// Auth authenticates the clients of the HTTP and gRPC ingress and of
+	// the admin listener's data endpoints, for when loopback is not enough
+	// (docker compose, a sidecar per node; docs/deploy.md, "Authenticating
+	// the ingress"). Default: off.
+	Auth ListenAuth `yaml:"auth"`
+	// TLS serves the HTTP ingress, the gRPC ingress and the admin listener
+	// over TLS. Default: off (plain text).
+	TLS ListenTLS `yaml:"tls"`
+}
+
+// Authentication modes (ListenAuth.Mode).
+const (
+	// AuthNone authenticates nobody: whoever reaches a listener may use it.
+	AuthNone = "none"
+	// AuthToken asks every request for a bearer token.
+	AuthToken = "token"
+	// AuthMTLS asks every connection for a client certificate.
+	AuthMTLS = "mtls"
+)
+
+// ListenAuth authenticates the listeners' clients. It covers every route and
+// method of the HTTP ingress, every gRPC method but the standard health
+// service (grpc.health.v1, for probes), and the admin listener's data
+// endpoints: /v1/catalog, /v1/recent, /ui and its assets, /debug/pprof/.
+// /metrics, /healthz and /readyz stay open for probes and scrapers. A client
+// that is not authenticated is answered 401 with WWW-Authenticate (HTTP) or
+// UNAUTHENTICATED (gRPC). Tokens are never logged.
+type ListenAuth struct {
+	// Mode is none, token or mtls. token: a request carries one of the
+	// accepted tokens as "Authorization: Bearer <token>" (gRPC: the
+	// authorization metadata), or over HTTP as the password of Basic auth
+	// with any user name (so a browser can open the admin page). mtls: a
+	// connection presents a client certificate that
+	// listen.tls.client_ca_file verifies. Default: "none".
+	Mode string `yaml:"mode"`
+	// Tokens are accepted bearer tokens; list several to rotate (the old
+	// and the new one accepted together). Prefer TokenFiles, or the
+	// EVENTGUARD_LISTEN_AUTH_TOKENS environment variable (comma-separated),
+	// to keeping a token in the file. A token is 16 to 4096 characters of
+	// RFC 6750's b64token: letters, digits, "-", ".", "_", "~", "+", "/",
+	// then optionally "=" padding. Default: none.
+	Tokens StringList `yaml:"tokens"`
+	// TokenFiles are files (mounted Secrets) holding accepted tokens, one
+	// per non-empty line. A file that changes is read again, checked at
+	// most every 10s on the next request: a rotated Secret takes effect
+	// without a restart (a file that cannot be read or holds no valid
+	// token then keeps its previous tokens, with a warning in the log).
+	// Default: none.
+	TokenFiles StringList `yaml:"token_files"`
+}
+
+// ListenTLS is the TLS server side of the listeners (TLS 1.2 or later).
+// The files are read at start and read again when they change, checked at
+// most every 10s on the next handshake: a renewed certificate takes effect
+// without a restart.
+type ListenTLS struct {
+	// CertFile is the server certificate (PEM, its chain after it). With
+	// KeyFile, every listener serves TLS; probes and scrapers of the admin
+	// listener then use HTTPS. Default: "" (plain text).
+	CertFile string `yaml:"cert_file"`
+	// KeyFile is the server certificate's private key (PEM). Default: "".
+	KeyFile string `yaml:"key_file"`
+	// ClientCAFile is the CA bundle (PEM) client certificates must chain
+	// to, with listen.auth.mode mtls (and required by it). Default: "".
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// StringList is a list of strings in YAML. A single string is taken as a
+// list of one; any other shape is refused without quoting it, so a
+// misplaced secret does not end up in the error.
+type StringList []string
+
+// UnmarshalYAML decodes a sequence of strings or one string.
+func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			*l = nil
+			return nil
+		}
+		*l = StringList{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		out := make(StringList, 0, len(n.Content))
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode || c.Tag == "!!null" {
+				return fmt.Errorf("line %d: want a list of strings", c.Line)
+			}
+			out = append(out, c.Value)
+		}
+		*l = out
+		return nil
+	}
+	return fmt.Errorf("line %d: want a string or a list of strings", n.Line)
 }
 
 // UnixPrefix starts a listen address that is a Unix domain socket path.

@@ -85,6 +85,7 @@ func (c *Config) ApplyDefaults() {
 	setD(&c.Listen.ReadTimeout, 30*time.Second)
 	setD(&c.Listen.IdleTimeout, 2*time.Minute)
 	setI(&c.Listen.MaxConnections, 1024)
+	setS(&c.Listen.Auth.Mode, AuthNone)
 	for i := range c.Topics {
 		setS(&c.Topics[i].SubjectStrategy, StrategyTopic)
 	}
@@ -272,7 +273,7 @@ func setFromString(f reflect.Value, s string) error {
 				parts = append(parts, p)
 			}
 		}
-		f.Set(reflect.ValueOf(parts))
+		f.Set(reflect.ValueOf(parts).Convert(f.Type()))
 	default:
 		return fmt.Errorf("cannot be set from the environment")
 	}

@@ -81,7 +81,11 @@ func (c *Config) Validate() error {
 	}
 
 	if u, err := url.Parse(c.Registry.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("registry.url", "must be an http or https URL, got %q", c.Registry.URL)
+		bad("registry.url", "must be an http or https URL, got %q", RedactURL(c.Registry.URL))
+	} else if u.User != nil {
+		// The URL is shown in /readyz, logs and Link headers: it must not
+		// carry a secret.
+		bad("registry.url", "must not carry credentials (user:password@); set registry.username and registry.password_file")
 	}
 	if c.Registry.BearerToken != "" || c.Registry.BearerTokenFile != "" {
 		if c.Registry.Username != "" {
@@ -123,6 +127,53 @@ func (c *Config) Validate() error {
 	}
 	if c.Listen.MaxConnections < 1 {
 		bad("listen.max_connections", "must be at least 1")
+	}
+
+	auth, ltls := c.Listen.Auth, c.Listen.TLS
+	if (ltls.CertFile == "") != (ltls.KeyFile == "") {
+		bad("listen.tls", "cert_file and key_file go together")
+	}
+	switch auth.Mode {
+	case AuthNone:
+		if len(auth.Tokens) > 0 || len(auth.TokenFiles) > 0 {
+			bad("listen.auth.mode", "is %q, so nobody is asked for the tokens given: set it to %q", AuthNone, AuthToken)
+		}
+	case AuthToken:
+		if len(auth.Tokens) == 0 && len(auth.TokenFiles) == 0 {
+			bad("listen.auth.tokens", "mode %q needs at least one token, in tokens or token_files", AuthToken)
+		}
+	case AuthMTLS:
+		if ltls.CertFile == "" && ltls.KeyFile == "" {
+			bad("listen.tls.cert_file", "mode %q needs the listeners' certificate and key (cert_file, key_file)", AuthMTLS)
+		}
+		if ltls.ClientCAFile == "" {
+			bad("listen.tls.client_ca_file", "mode %q needs the CA bundle client certificates chain to", AuthMTLS)
+		}
+		if len(auth.Tokens) > 0 || len(auth.TokenFiles) > 0 {
+			bad("listen.auth.mode", "is %q, so nobody is asked for the tokens given: set it to %q or leave the tokens out", AuthMTLS, AuthToken)
+		}
+	default:
+		bad("listen.auth.mode", "must be one of none, token, mtls, got %q", auth.Mode)
+	}
+	if ltls.ClientCAFile != "" && auth.Mode != AuthMTLS {
+		bad("listen.tls.client_ca_file", "is used only with listen.auth.mode %q", AuthMTLS)
+	}
+	// A token is never quoted: only what is wrong with it.
+	for i, tok := range auth.Tokens {
+		p := fmt.Sprintf("listen.auth.tokens[%d]", i)
+		switch {
+		case len(tok) < MinTokenBytes:
+			bad(p, "is shorter than %d characters", MinTokenBytes)
+		case len(tok) > MaxTokenBytes:
+			bad(p, "is longer than %d characters", MaxTokenBytes)
+		case !IsB64Token(tok):
+			bad(p, "has a character outside RFC 6750's b64token (letters, digits, - . _ ~ + / and trailing =)")
+		}
+	}
+	for i, f := range auth.TokenFiles {
+		if strings.TrimSpace(f) == "" {
+			bad(fmt.Sprintf("listen.auth.token_files[%d]", i), "must name a file")
+		}
 	}
 
 	seen := map[string]int{}
@@ -205,7 +256,7 @@ func (c *Config) Validate() error {
 			bad(p+".deliver", "set url or grpc: true, not both")
 		case s.Deliver.URL != "":
 			if u, err := url.Parse(s.Deliver.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad(p+".deliver.url", "must be an http or https URL, got %q", s.Deliver.URL)
+				bad(p+".deliver.url", "must be an http or https URL, got %q", RedactURL(s.Deliver.URL))
 			}
 		}
 		if s.Deliver.GRPC && c.Listen.GRPC == ListenerOff {
@@ -352,3 +403,57 @@ func (s *Subscription) DLQTopicFor(topic string) string {
 // "<topic>.dlq". Subscriptions may name another (dlq_topic); produce
 // diverts records a contract rule dead-letters here.
 func DefaultDLQTopic(topic string) string { return topic + ".dlq" }
+
+// Bounds of a listener token (listen.auth.tokens, token_files).
+const (
+	// MinTokenBytes refuses tokens too short to resist guessing.
+	MinTokenBytes = 16
+	// MaxTokenBytes bounds a token (and what a request's Authorization
+	// header is compared with).
+	MaxTokenBytes = 4096
+)
+
+// IsB64Token reports whether tok is RFC 6750's b64token: one or more
+// letters, digits, "-", ".", "_", "~", "+" or "/", then any number of "=".
+func IsB64Token(tok string) bool {
+	i := 0
+	for ; i < len(tok); i++ {
+		c := tok[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(tok); i++ {
+		if tok[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// RedactURL is raw with the password of its user information, if any,
+// replaced by "xxxxx", for messages and logs. A URL that does not parse
+// loses everything between "//" and the last "@" before its path.
+func RedactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return raw
+		}
+		return u.Redacted()
+	}
+	scheme, rest, ok := strings.Cut(raw, "//")
+	if !ok {
+		return raw
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+		return scheme + "//xxxxx@" + rest[at+1:]
+	}
+	return raw
+}

@@ -131,6 +131,8 @@ func describe(e ast.Expr, structs map[string]*ast.StructType) field {
 		switch t.Name {
 		case "Date":
 			return field{typ: "date (YYYY-MM-DD)"}
+		case "StringList":
+			return field{typ: "list of string"}
 		case "int", "int64":
 			return field{typ: "integer"}
 		case "float64":
