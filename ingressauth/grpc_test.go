@@ -22,6 +22,7 @@ import (
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/ingressauth"
+	"github.com/eventguard/eventguard/internal/testcerts"
 )
 
 // pingDesc is a one-method service to call: /test.Ping/Ping echoes Empty.
@@ -144,7 +145,7 @@ func TestGRPCToken(t *testing.T) {
 
 func TestGRPCMutualTLS(t *testing.T) {
 	t.Parallel()
-	serverCA, clientCA := newCA(t, "server CA"), newCA(t, "client CA")
+	serverCA, clientCA := testcerts.NewCA(t, "server CA"), testcerts.NewCA(t, "client CA")
 	a, err := ingressauth.New(config.Listen{Auth: config.ListenAuth{Mode: config.AuthMTLS}, TLS: mtlsFiles(t, t.TempDir(), serverCA, clientCA)}, ingressauth.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -154,11 +155,11 @@ func TestGRPCMutualTLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	withCert := dial(t, addr, credentials.NewTLS(&tls.Config{RootCAs: serverCA.pool(), Certificates: []tls.Certificate{clientCA.clientCert(t, "app")}}))
+	withCert := dial(t, addr, credentials.NewTLS(&tls.Config{RootCAs: serverCA.Pool(), Certificates: []tls.Certificate{clientCA.ClientCert(t, "app")}}))
 	if ping, hc, refl, err := calls(ctx, withCert); ping != codes.OK || hc != codes.OK || refl != codes.OK {
 		t.Errorf("with a client certificate: ping %s health %s reflection %s (%v)", ping, hc, refl, err)
 	}
-	noCert := dial(t, addr, credentials.NewTLS(&tls.Config{RootCAs: serverCA.pool()}))
+	noCert := dial(t, addr, credentials.NewTLS(&tls.Config{RootCAs: serverCA.Pool()}))
 	ping, hc, refl, err := calls(ctx, noCert)
 	if ping != codes.Unauthenticated || refl != codes.Unauthenticated || hc != codes.OK {
 		t.Errorf("without a client certificate: ping %s health %s reflection %s (%v)", ping, hc, refl, err)

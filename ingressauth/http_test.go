@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/ingressauth"
+	"github.com/eventguard/eventguard/internal/testcerts"
 )
 
 const (
@@ -162,12 +163,12 @@ func TestNewErrorsNameTheKeyNotTheToken(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	secretLine := "a-secret-token-with-a bad character"
-	bad := writeFile(t, dir, "bad", []byte(tokenA+"\n\n"+secretLine+"\n"))
-	empty := writeFile(t, dir, "empty", []byte("\n  \n"))
-	good := writeFile(t, dir, "good", []byte(tokenA+"\n"))
-	many := writeFile(t, dir, "many", bytes.Repeat([]byte(tokenA+"\n"), ingressauth.MaxTokensPerFile+1))
-	long := writeFile(t, dir, "long", []byte(strings.Repeat("b", config.MaxTokenBytes+10)+"\n"))
-	notPEM := writeFile(t, dir, "ca.pem", []byte("not a certificate"))
+	bad := testcerts.WriteFile(t, dir, "bad", []byte(tokenA+"\n\n"+secretLine+"\n"))
+	empty := testcerts.WriteFile(t, dir, "empty", []byte("\n  \n"))
+	good := testcerts.WriteFile(t, dir, "good", []byte(tokenA+"\n"))
+	many := testcerts.WriteFile(t, dir, "many", bytes.Repeat([]byte(tokenA+"\n"), ingressauth.MaxTokensPerFile+1))
+	long := testcerts.WriteFile(t, dir, "long", []byte(strings.Repeat("b", config.MaxTokenBytes+10)+"\n"))
+	notPEM := testcerts.WriteFile(t, dir, "ca.pem", []byte("not a certificate"))
 	tests := []struct {
 		name string
 		l    config.Listen
@@ -191,9 +192,9 @@ func TestNewErrorsNameTheKeyNotTheToken(t *testing.T) {
 		{"mtls without a client CA", config.Listen{Auth: config.ListenAuth{Mode: "mtls"}}, "listen.auth.mode mtls: needs listen.tls.cert_file, key_file and client_ca_file"},
 		{"unknown mode", config.Listen{Auth: config.ListenAuth{Mode: "kerberos"}}, `listen.auth.mode: unknown mode "kerberos"`},
 	}
-	ca := newCA(t, "server CA")
-	certPEM, keyPEM := ca.issue(t, "eventguard", false)
-	cert, key := writeFile(t, dir, "tls.crt.ok", certPEM), writeFile(t, dir, "tls.key.ok", keyPEM)
+	ca := testcerts.NewCA(t, "server CA")
+	certPEM, keyPEM := ca.Issue(t, "eventguard", false)
+	cert, key := testcerts.WriteFile(t, dir, "tls.crt.ok", certPEM), testcerts.WriteFile(t, dir, "tls.key.ok", keyPEM)
 	tests = append(tests, struct {
 		name string
 		l    config.Listen
@@ -223,7 +224,7 @@ func TestNewErrorsNameTheKeyNotTheToken(t *testing.T) {
 func TestTokenFileRotation(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	path := writeFile(t, dir, "token", []byte(tokenA+"\n"))
+	path := testcerts.WriteFile(t, dir, "token", []byte(tokenA+"\n"))
 	var logs syncBuffer
 	a := tokenAuth(t, config.ListenAuth{Tokens: config.StringList{tokenB}, TokenFiles: config.StringList{path}},
 		ingressauth.Options{CheckEvery: 20 * time.Millisecond, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
@@ -250,19 +251,19 @@ func TestTokenFileRotation(t *testing.T) {
 		t.Fatal("before the rotation")
 	}
 	// Rotation, step 1: old and new token both in the Secret.
-	replaceFile(t, path, []byte(tokenA+"\n"+tokenC+"\n"))
+	testcerts.ReplaceFile(t, path, []byte(tokenA+"\n"+tokenC+"\n"))
 	eventually(tokenC, 200)
 	if status(tokenA) != 200 {
 		t.Error("the old token was dropped while the file still holds it")
 	}
 	// Step 2: the old token removed.
-	replaceFile(t, path, []byte(tokenC+"\n"))
+	testcerts.ReplaceFile(t, path, []byte(tokenC+"\n"))
 	eventually(tokenA, 401)
 	if status(tokenC) != 200 || status(tokenB) != 200 {
 		t.Error("the new token, or the config's own, is refused")
 	}
 	// A broken replacement keeps what was loaded.
-	replaceFile(t, path, []byte("\n"))
+	testcerts.ReplaceFile(t, path, []byte("\n"))
 	deadline := time.Now().Add(2 * time.Second)
 	for !strings.Contains(logs.String(), "reloading token files failed") {
 		if time.Now().After(deadline) {

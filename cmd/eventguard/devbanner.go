@@ -129,6 +129,10 @@ func shellQuote(s string) string {
 
 // printDevBanner prints where everything listens and a curl for ex.
 func printDevBanner(w io.Writer, cfg *config.Config, addrs map[string]string, ex devExample) {
+	web := "http://"
+	if cfg.Listen.TLS.CertFile != "" {
+		web = "https://"
+	}
 	at := func(name, scheme string) string {
 		if a, ok := addrs[name]; ok {
 			return scheme + a
@@ -142,7 +146,7 @@ eventguard dev is up.
   HTTP ingress    %s  (--http)
   gRPC ingress    %s  (--grpc)
   admin           %s  (--admin; /ui /metrics /readyz /healthz /v1/catalog /v1/recent)
-`, strings.Join(cfg.Kafka.Brokers, ","), cfg.Registry.URL, at("http", "http://"), at("grpc", ""), at("admin", "http://"))
+`, strings.Join(cfg.Kafka.Brokers, ","), cfg.Registry.URL, at("http", web), at("grpc", ""), at("admin", web))
 	httpAddr, ok := addrs["http"]
 	if !ok || ex.Topic == "" {
 		if ex.Note != "" {
@@ -155,13 +159,23 @@ eventguard dev is up.
 	if ex.Header != "" {
 		header += " " + ex.Header
 	}
-	url := fmt.Sprintf("http://%s/v1/topics/%s/records", httpAddr, ex.Topic)
+	// With listen.auth the curl names where the credentials go, never
+	// the token itself.
+	creds := ""
+	switch cfg.Listen.Auth.Mode {
+	case config.AuthToken:
+		creds = ` -H "Authorization: Bearer $EVENTGUARD_TOKEN"`
+	case config.AuthMTLS:
+		creds = " --cacert ca.crt --cert client.crt --key client.key"
+	}
+	header += creds
+	url := fmt.Sprintf("%s%s/v1/topics/%s/records", web, httpAddr, ex.Topic)
 	fmt.Fprintf(w, "\nProduce a valid event (%s):\n  curl -sS -X POST %s \\\n   %s \\\n    -d %s\n", ex.From, url, header, shellQuote(ex.Valid))
 	if ex.Note != "" {
 		fmt.Fprintf(w, "  (%s)\n", ex.Note)
 	}
 	if ex.Invalid != "" {
-		fmt.Fprintf(w, "\nWatch an invalid one be refused (422, nothing produced):\n  curl -sS -X POST %s \\\n    -H 'Content-Type: application/json' \\\n    -d %s\n", url, shellQuote(ex.Invalid))
+		fmt.Fprintf(w, "\nWatch an invalid one be refused (422, nothing produced):\n  curl -sS -X POST %s \\\n    -H 'Content-Type: application/json'%s \\\n    -d %s\n", url, creds, shellQuote(ex.Invalid))
 	}
 	fmt.Fprintf(w, "\nRead it back:\n  kcat -C -b %s -t %s -e -f '%%k %%h\\n'\n\nCtrl-C stops.\n", strings.Join(cfg.Kafka.Brokers, ","), ex.Topic)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/eventguard/eventguard/config"
@@ -18,7 +20,8 @@ import (
 // answers 200: a health check for images without a shell or an HTTP client
 // (distroless), e.g. a docker-compose healthcheck. It finds the admin
 // address as run does: listen.admin of the config file (--config or
-// EVENTGUARD_CONFIG), EVENTGUARD_LISTEN_ADMIN over it; --url overrides all.
+// EVENTGUARD_CONFIG), EVENTGUARD_LISTEN_ADMIN over it, over HTTPS when
+// listen.tls is set; --url overrides all.
 func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,12 +31,20 @@ func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	client := http.DefaultClient
 	if *url == "" {
 		u, err := readyzURL(*path, os.Environ())
 		if err != nil {
 			return fmt.Errorf("healthcheck: %w", err)
 		}
 		*url = u
+		if strings.HasPrefix(u, "https://") {
+			// The sidecar's own admin listener on loopback, whose
+			// certificate names the host others reach it by: it is not
+			// verified (as the kubelet's HTTPS probes do not), and /readyz
+			// asks for no credentials.
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // see above
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -41,7 +52,7 @@ func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("healthcheck %s: %w", *url, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck %s: %w", *url, err)
 	}
@@ -55,7 +66,8 @@ func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // readyzURL is the /readyz URL of the admin listener configured by the
-// file at path (none when "") and env, with defaults, as run loads it. An
+// file at path (none when "") and env, with defaults, as run loads it
+// (https:// when listen.tls is set). An
 // address on every interface (0.0.0.0, ::, or no host) is asked on
 // loopback.
 func readyzURL(path string, env []string) (string, error) {
@@ -77,5 +89,9 @@ func readyzURL(path string, env []string) (string, error) {
 	case "::":
 		host = "::1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/readyz", nil
+	scheme := "http://"
+	if cfg.Listen.TLS.CertFile != "" {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port) + "/readyz", nil
 }

@@ -91,3 +91,33 @@ func TestHealthcheckFindsTheAdminAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestHealthcheckOverTLS: with listen.tls set, healthcheck asks /readyz
+// over HTTPS, without verifying the sidecar's own certificate.
+func TestHealthcheckOverTLS(t *testing.T) {
+	asked := make(chan string, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked <- r.URL.Path
+		_, _ = w.Write([]byte(`{"ready":true}`))
+	}))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
+	p := filepath.Join(t.TempDir(), "tls.yaml")
+	if err := os.WriteFile(p, []byte("listen: {admin: \"0.0.0.0:"+port+"\", tls: {cert_file: /tls/tls.crt, key_file: /tls/tls.key}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := readyzURL(p, nil); err != nil || u != "https://127.0.0.1:"+port+"/readyz" {
+		t.Fatalf("readyzURL: %q %v", u, err)
+	}
+	var out, errb bytes.Buffer
+	if got := Main([]string{"healthcheck", "--timeout", "2s", "--config", p}, &out, &errb); got != 0 {
+		t.Fatalf("exit %d (stdout %q, stderr %q)", got, out.String(), errb.String())
+	}
+	if got := <-asked; got != "/readyz" {
+		t.Errorf("asked %s", got)
+	}
+	// Given as --url, the certificate is verified.
+	if got := Main([]string{"healthcheck", "--timeout", "2s", "--url", srv.URL + "/readyz"}, &out, &errb); got != 1 {
+		t.Errorf("--url with an unknown certificate: exit %d", got)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -147,10 +148,16 @@ func startSidecar(t *testing.T, prepare func(*devstack.Stack), edit func(*config
 			t.Errorf("sidecar did not stop")
 		}
 	})
-	r := &running{stack: stack, sc: sc, http: "http://" + sc.addrs["http"], admin: "http://" + sc.addrs["admin"], logs: logs}
+	scheme, poll := "http://", http.DefaultClient
+	if cfg.Listen.TLS.CertFile != "" {
+		// listen.tls: readiness is polled without verifying the
+		// certificate; tests ask with clients of their own.
+		scheme, poll = "https://", &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	r := &running{stack: stack, sc: sc, http: scheme + sc.addrs["http"], admin: scheme + sc.addrs["admin"], logs: logs}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get(r.admin + "/readyz")
+		resp, err := poll.Get(r.admin + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/eventguard/eventguard/config"
+	"github.com/eventguard/eventguard/ingressauth"
 	"github.com/eventguard/eventguard/telemetry"
 )
 
@@ -52,6 +54,11 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	if _, _, err := configRules(cfg); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	// The token and TLS files are read as the sidecar reads them, so
+	// --config-test finds a missing or bad one (never quoting a token).
+	if _, err := ingressauth.New(cfg.Listen, ingressauth.Options{Logger: slog.New(slog.DiscardHandler)}); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil

@@ -31,6 +31,7 @@ import (
 	"github.com/eventguard/eventguard/check"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/consume"
+	"github.com/eventguard/eventguard/ingressauth"
 	"github.com/eventguard/eventguard/kafka"
 	"github.com/eventguard/eventguard/produce"
 	"github.com/eventguard/eventguard/proxy"
@@ -65,6 +66,9 @@ type sidecar struct {
 	// grpc is the gRPC ingress; its Hub is the consume.Deliverer of the
 	// subscriptions with deliver.grpc: true.
 	grpc *proxy.GRPC
+	// auth is listen.auth and listen.tls: it wraps the listeners'
+	// handlers and gives the gRPC server its credentials (auth.go).
+	auth *ingressauth.Auth
 	// subs are the running subscriptions, once started.
 	subs atomic.Pointer[consume.Set]
 
@@ -108,6 +112,10 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 		kcl.Close()
 		return nil, err
 	}
+	if err := s.setupAuth(); err != nil {
+		kcl.Close()
+		return nil, err
+	}
 	s.resolver = validate.NewResolver(reg, validate.Options{LatestTTL: cfg.Registry.LatestTTL, Timeout: cfg.Registry.Timeout, Observer: s.metrics})
 	s.monitor = kafka.NewMonitor(kcl, 2*time.Second)
 	s.replicas = kafka.NewReplicaGuard(kcl, kafka.AdminReplicas{Admin: kadm.NewClient(kcl)}, time.Second, log)
@@ -131,7 +139,7 @@ func newSidecar(cfg *config.Config, log *slog.Logger, hooks ...sidecarHooks) (*s
 		Config:        cfg,
 		Ready:         s.readyErr,
 		Logger:        log,
-		ServerOptions: telemetry.GRPCServerOptions(s.metrics, s.tracing.Tracer),
+		ServerOptions: append(telemetry.GRPCServerOptions(s.metrics, s.tracing.Tracer), s.auth.GRPCServerOptions("grpc")...),
 	})
 	return s, nil
 }
@@ -156,6 +164,9 @@ func (s *sidecar) listen() (map[string]net.Listener, error) {
 			return nil, fmt.Errorf("%s listener on %s: %w; set another address with %s", name, addr, err, setting(name))
 		}
 		lns[name] = netutil.LimitListener(ln, s.cfg.Listen.MaxConnections)
+		if name != "grpc" {
+			lns[name] = s.auth.Listener(lns[name]) // TLS with listen.tls; gRPC has its credentials
+		}
 		s.mu.Lock()
 		s.addrs[name] = ln.Addr().String()
 		s.mu.Unlock()
@@ -205,6 +216,7 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 		case "admin":
 			h = s.adminHandler()
 		}
+		h = s.authenticate(name, h)
 		// A request's headers and body must arrive within ReadTimeout
 		// (slowloris); an idle keep-alive connection closes after
 		// IdleTimeout. No WriteTimeout: an answer waits for Kafka up to

@@ -1,4 +1,7 @@
-package ingressauth_test
+// Package testcerts makes certificate authorities and certificates for
+// tests of TLS and mutual TLS: ECDSA P-256, valid from an hour ago for an
+// hour, made fresh in each test (nothing is committed).
+package testcerts
 
 import (
 	"crypto/ecdsa"
@@ -8,7 +11,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,21 +18,26 @@ import (
 	"time"
 )
 
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
+// CA is a certificate authority made for one test.
+type CA struct {
+	// Cert is the CA's certificate.
+	Cert *x509.Certificate
+	// PEM is Cert in PEM, as a client_ca_file or a client's CA bundle.
+	PEM []byte
+	key *ecdsa.PrivateKey
 }
 
-func newCA(t *testing.T, name string) *testCA {
+var serial atomicSerial
+
+// NewCA makes a CA named name.
+func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		SerialNumber:          serial.next(),
 		Subject:               pkix.Name{CommonName: name},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(time.Hour),
@@ -46,20 +53,20 @@ func newCA(t *testing.T, name string) *testCA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return &CA{Cert: cert, key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-// issue makes a certificate for name signed by ca: a server certificate
-// for 127.0.0.1 and localhost, or a client certificate. It returns the
-// certificate and key as PEM.
-func (ca *testCA) issue(t *testing.T, name string, client bool) (certPEM, keyPEM []byte) {
+// Issue makes a certificate named name signed by ca, as PEM: a server
+// certificate for 127.0.0.1 and localhost, or with client a client
+// certificate.
+func (ca *CA) Issue(t testing.TB, name string, client bool) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		SerialNumber: serial.next(),
 		Subject:      pkix.Name{CommonName: name},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
@@ -71,7 +78,7 @@ func (ca *testCA) issue(t *testing.T, name string, client bool) (certPEM, keyPEM
 	if client {
 		tmpl.ExtKeyUsage, tmpl.IPAddresses, tmpl.DNSNames = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, nil, nil
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +89,10 @@ func (ca *testCA) issue(t *testing.T, name string, client bool) (certPEM, keyPEM
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
 }
 
-// clientCert is a tls.Certificate for a client, issued by ca.
-func (ca *testCA) clientCert(t *testing.T, name string) tls.Certificate {
+// ClientCert is a client certificate named name signed by ca.
+func (ca *CA) ClientCert(t testing.TB, name string) tls.Certificate {
 	t.Helper()
-	c, k := ca.issue(t, name, true)
+	c, k := ca.Issue(t, name, true)
 	pair, err := tls.X509KeyPair(c, k)
 	if err != nil {
 		t.Fatal(err)
@@ -93,15 +100,15 @@ func (ca *testCA) clientCert(t *testing.T, name string) tls.Certificate {
 	return pair
 }
 
-// pool is a pool holding ca alone.
-func (ca *testCA) pool() *x509.CertPool {
+// Pool is a certificate pool holding ca alone.
+func (ca *CA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
+	p.AddCert(ca.Cert)
 	return p
 }
 
-// writeFile writes b to name in dir and returns its path.
-func writeFile(t *testing.T, dir, name string, b []byte) string {
+// WriteFile writes b to name in dir (mode 0600) and returns its path.
+func WriteFile(t testing.TB, dir, name string, b []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -110,9 +117,9 @@ func writeFile(t *testing.T, dir, name string, b []byte) string {
 	return p
 }
 
-// replaceFile replaces the file at path as a Kubernetes Secret volume
+// ReplaceFile replaces the file at path as a Kubernetes Secret volume
 // does: the new content in a new file, renamed over the old one.
-func replaceFile(t *testing.T, path string, b []byte) {
+func ReplaceFile(t testing.TB, path string, b []byte) {
 	t.Helper()
 	tmp := path + ".new"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
@@ -121,4 +128,13 @@ func replaceFile(t *testing.T, path string, b []byte) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ServerFiles writes a server certificate signed by server and the CA
+// bundle of client into dir, and returns the certificate, key and client
+// CA paths.
+func ServerFiles(t testing.TB, dir string, server, client *CA) (certFile, keyFile, clientCAFile string) {
+	t.Helper()
+	c, k := server.Issue(t, "eventguard", false)
+	return WriteFile(t, dir, "tls.crt", c), WriteFile(t, dir, "tls.key", k), WriteFile(t, dir, "client-ca.crt", client.PEM)
 }
