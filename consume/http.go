@@ -68,7 +68,10 @@ const maxErrorBody = 512
 // the app's Retry-After, when it sends one, up to retry.max_backoff); any
 // other 4xx is final (ErrRejected). Redirects are not followed.
 type HTTPDeliverer struct {
-	url    string
+	url string
+	// shown is url for messages (logs, dead-letter headers): a password
+	// in its user information is replaced by "xxxxx".
+	shown  string
 	client *http.Client
 	// cloudEvents delivers in CloudEvents HTTP binary mode
 	// (cloudevents.go).
@@ -102,14 +105,14 @@ func NewHTTPDeliverer(url string, client *http.Client) *HTTPDeliverer {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &HTTPDeliverer{url: url, client: client}
+	return &HTTPDeliverer{url: url, shown: config.RedactURL(url), client: client}
 }
 
 // Deliver POSTs d. ctx bounds the attempt and carries the consume span.
 func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(d.Value))
 	if err != nil {
-		return Rejected("build request for %s: %v", h.url, err)
+		return Rejected("build request for %s: %v", h.shown, err)
 	}
 	hd := req.Header
 	hd["Content-Type"] = []string{"application/json"}
@@ -146,9 +149,9 @@ func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 	resp, err := h.client.Do(req)
 	if err != nil {
 		if unreachable(err) {
-			return fmt.Errorf("deliver to %s: %w: %v", h.url, ErrAppUnavailable, err)
+			return fmt.Errorf("deliver to %s: %w: %v", h.shown, ErrAppUnavailable, err)
 		}
-		return fmt.Errorf("deliver to %s: %w", h.url, err)
+		return fmt.Errorf("deliver to %s: %w", h.shown, err)
 	}
 	defer resp.Body.Close()
 	switch code := resp.StatusCode; {
@@ -156,14 +159,15 @@ func (h *HTTPDeliverer) Deliver(ctx context.Context, d *Delivery) error {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
 		return nil
 	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
-		return Rejected("%s answered HTTP %d%s", h.url, code, bodyHint(resp.Body))
+		return Rejected("%s answered HTTP %d%s", h.shown, code, bodyHint(resp.Body))
 	default:
-		return &StatusError{URL: h.url, Code: code, Body: bodyHint(resp.Body), RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &StatusError{URL: h.shown, Code: code, Body: bodyHint(resp.Body), RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 }
 
 // StatusError is an HTTP answer that will be retried.
 type StatusError struct {
+	// URL is the app's URL, its password (if any) replaced by "xxxxx".
 	URL  string
 	Code int
 	// Body is the start of the answer's body, prefixed with ": ", or "".

@@ -34,7 +34,7 @@ func NewRegistryClient(cfg config.Registry) (*sr.Client, error) {
 	}
 	cl, err := sr.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("create registry client for %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("create registry client for %s: %w", config.RedactURL(cfg.URL), err)
 	}
 	return cl, nil
 }
