@@ -29,6 +29,11 @@ type composeFile struct {
 	Name     string                    `yaml:"name"`
 	XBuild   any                       `yaml:"x-eventguard-build"`
 	Services map[string]composeService `yaml:"services"`
+	// Secrets are files mounted at /run/secrets/<name> in the services
+	// that list them.
+	Secrets map[string]struct {
+		File string `yaml:"file"`
+	} `yaml:"secrets"`
 }
 
 type composeService struct {
@@ -38,6 +43,7 @@ type composeService struct {
 	Command     []string          `yaml:"command"`
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []string          `yaml:"volumes"`
+	Secrets     []string          `yaml:"secrets"`
 	Ports       []string          `yaml:"ports"`
 	DependsOn   map[string]struct {
 		Condition string `yaml:"condition"`

@@ -302,3 +302,32 @@ func TestSidecarMutualTLS(t *testing.T) {
 		t.Errorf("healthcheck: exit %d: %s %s", code, out.String(), errb.String())
 	}
 }
+
+// TestExampleProducerWithToken: the compose stack's producer app (Python's
+// urllib) sends the token from SIDECAR_TOKEN_FILE, as the stack runs it;
+// without the token its events are refused.
+func TestExampleProducerWithToken(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed: the example producer cannot run")
+	}
+	tokenFile := testcerts.WriteFile(t, t.TempDir(), "ingress-token", []byte(ingressToken+"\n"))
+	r := startSidecar(t, nil, func(c *config.Config) {
+		c.Listen.Auth = config.ListenAuth{Mode: config.AuthToken, TokenFiles: config.StringList{tokenFile}}
+	})
+	run := func(withToken bool) (string, error) {
+		cmd := exec.Command(python, filepath.Join("..", "..", "examples", "apps", "producer.py"))
+		cmd.Env = append(os.Environ(), "SIDECAR_URL="+r.http, "SIDECAR_ADMIN_URL="+r.admin, "SIDECAR_TOKEN_FILE=")
+		if withToken {
+			cmd.Env = append(cmd.Env, "SIDECAR_TOKEN_FILE="+tokenFile)
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(true); err != nil || !strings.Contains(out, "-> HTTP 200") || !strings.Contains(out, "-> HTTP 422") {
+		t.Errorf("with the token: %v\n%s", err, out)
+	}
+	if out, err := run(false); err == nil || !strings.Contains(out, "-> HTTP 401") {
+		t.Errorf("without the token: %v\n%s", err, out)
+	}
+}

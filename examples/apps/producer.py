@@ -11,6 +11,8 @@ Environment (defaults fit `eventguard dev` on a laptop):
   TOPIC              topic to produce to         (pets)
   SCHEMA_VERSION     subject version to pin      (2)
   VALID_EVENT, INVALID_EVENT  JSON files to send
+  SIDECAR_TOKEN_FILE file holding the ingress token, sent as
+                     "Authorization: Bearer <token>" (none: no header)
 """
 import json
 import os
@@ -27,6 +29,16 @@ TOPIC = os.environ.get("TOPIC", "pets")
 VERSION = int(os.environ.get("SCHEMA_VERSION", "2"))
 VALID = os.environ.get("VALID_EVENT", os.path.join(CONTRACTS, "pets-value/2/valid/typical.json"))
 INVALID = os.environ.get("INVALID_EVENT", os.path.join(CONTRACTS, "pets-value/2/invalid/old-v1-payload.json"))
+TOKEN_FILE = os.environ.get("SIDECAR_TOKEN_FILE", "")
+
+
+def auth_header():
+    """The ingress token as an Authorization header, read at each request
+    (a rotated Secret is picked up); {} without SIDECAR_TOKEN_FILE."""
+    if not TOKEN_FILE:
+        return {}
+    with open(TOKEN_FILE, encoding="utf-8") as f:
+        return {"Authorization": "Bearer " + f.read().strip()}
 
 
 def wait_ready(timeout=180):
@@ -50,7 +62,7 @@ def produce(path):
     req = urllib.request.Request(
         f"{SIDECAR}/v1/topics/{TOPIC}/records",
         data=json.dumps({"records": [record]}).encode(),
-        headers={"Content-Type": "application/json", "Eventguard-Feature": "example-producer"},
+        headers={"Content-Type": "application/json", "Eventguard-Feature": "example-producer", **auth_header()},
         method="POST",
     )
     try:
