@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -21,6 +22,9 @@ import (
 // credentials).
 const HealthPrefix = "/grpc.health.v1.Health/"
 
+// HandshakeTimeout bounds a gRPC connection's TLS handshake.
+const HandshakeTimeout = 10 * time.Second
+
 // GRPCServerOptions returns what a gRPC server needs for the listeners'
 // authentication: TLS credentials when listen.tls is set, and with a mode
 // other than none an interceptor for unary calls and one for streams,
@@ -33,7 +37,10 @@ const HealthPrefix = "/grpc.health.v1.Health/"
 func (a *Auth) GRPCServerOptions(listener string) []grpc.ServerOption {
 	var opts []grpc.ServerOption
 	if a.tls != nil {
-		opts = append(opts, grpc.Creds(credentials.NewTLS(a.ServerTLS(ProtosGRPC))))
+		// A connection that has not finished its handshake within
+		// HandshakeTimeout is closed (grpc-go's default is 120s), as the
+		// HTTP listeners' handshakes are bounded by their header timeout.
+		opts = append(opts, grpc.Creds(credentials.NewTLS(a.ServerTLS(ProtosGRPC))), grpc.ConnectionTimeout(HandshakeTimeout))
 	}
 	if a.mode == config.AuthNone {
 		return opts

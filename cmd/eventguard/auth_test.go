@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/grpc"
@@ -26,6 +27,7 @@ import (
 	eventguardv1 "github.com/eventguard/eventguard/api/eventguard/v1"
 	"github.com/eventguard/eventguard/config"
 	"github.com/eventguard/eventguard/internal/testcerts"
+	"github.com/eventguard/eventguard/telemetry"
 )
 
 const (
@@ -329,5 +331,50 @@ func TestExampleProducerWithToken(t *testing.T) {
 	}
 	if out, err := run(false); err == nil || !strings.Contains(out, "-> HTTP 401") {
 		t.Errorf("without the token: %v\n%s", err, out)
+	}
+}
+
+func TestBeyondLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8080": false, "127.1.2.3:8080": false, "[::1]:9090": false, "localhost:8080": false,
+		"unix:///var/run/eventguard/http.sock": false, "off": false,
+		"0.0.0.0:8080": true, ":8080": true, "[::]:9090": true, "10.0.0.7:8080": true, "eventguard:8080": true,
+	} {
+		if got := beyondLoopback(addr); got != want {
+			t.Errorf("beyondLoopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+// TestWarnsAboutAnExposedIngress: an ingress beyond loopback without
+// listen.auth is named in a warning at start; with a token, or on
+// loopback, nothing is said.
+func TestWarnsAboutAnExposedIngress(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		edit      func(*config.Config)
+		wantWarns int
+	}{
+		{"defaults", func(*config.Config) {}, 0},
+		{"http on every interface", func(c *config.Config) { c.Listen.HTTP = "0.0.0.0:8080" }, 1},
+		{"both on every interface", func(c *config.Config) { c.Listen.HTTP, c.Listen.GRPC = "0.0.0.0:8080", "[::]:9090" }, 2},
+		{"with a token", func(c *config.Config) {
+			c.Listen.HTTP = "0.0.0.0:8080"
+			c.Listen.Auth = config.ListenAuth{Mode: config.AuthToken, Tokens: config.StringList{ingressToken}}
+		}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default()
+			tt.edit(cfg)
+			logs := &syncBuffer{}
+			log, _ := telemetry.NewLogger(logs, "json", "info")
+			s := &sidecar{cfg: cfg, log: log, prom: prometheus.NewRegistry()}
+			if err := s.setupAuth(); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(logs.lines(t, "the ingress is reachable beyond loopback and listen.auth is off: whoever reaches it can produce; set listen.auth (docs/deploy.md)")); got != tt.wantWarns {
+				t.Errorf("%d warnings, want %d:\n%s", got, tt.wantWarns, logs.String())
+			}
+		})
 	}
 }
