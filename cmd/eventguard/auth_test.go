@@ -100,6 +100,11 @@ func TestSidecarTokenAuth(t *testing.T) {
 		{"GET", "/v1/topics/pets/records", ""},
 		{"POST", "/no/such/route", ""},
 		{"GET", "/", ""},
+		// REST Proxy's and CloudEvents' routes, mounted on the same ingress.
+		{"POST", "/topics/pets", ""},
+		{"POST", "/v3/clusters/any/topics/pets/records", ""},
+		{"GET", "/v3/clusters", ""},
+		{"POST", "/v1/topics/pets/cloudevents", ""},
 	} {
 		code, challenges, got := call(t, c, tt.method, r.http+tt.path, tt.auth, body)
 		if code != 401 || len(challenges) != 2 || !strings.HasPrefix(challenges[0], `Bearer realm="eventguard"`) || !strings.Contains(got, `"code":"unauthenticated"`) {
@@ -122,7 +127,7 @@ func TestSidecarTokenAuth(t *testing.T) {
 	}
 
 	// A real client: curl with the token, as the docs show it.
-	missing := 4.0 // HTTP ingress requests without credentials
+	missing := 8.0 // HTTP ingress requests without credentials
 	if curl, err := exec.LookPath("curl"); err == nil {
 		missing++
 		out, err := exec.Command(curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", r.http+"/v1/topics/pets/records",

@@ -250,6 +250,9 @@ func wrongCredentials(t *testing.T, out outputs) {
 	out.fetch(t, "answer: basic with a secret", "POST", produce, "Basic "+base64.StdEncoding.EncodeToString([]byte("app:"+deliverPassword)), records(petV2))
 	out.fetch(t, "answer: malformed body with the token", "POST", produce, bearer, `{"records":[`+listenTokenInline)
 	out.fetch(t, "answer: the token without a scheme", "POST", produce, listenTokenInline, records(petV2))
+	out.fetch(t, "answer: REST Proxy v2, Kafka down", "POST", ingress+"/topics/pets", bearer, `{"records":[{"value":`+petV2+`}]}`)
+	out.fetch(t, "answer: REST Proxy v3 clusters, Kafka down", "GET", ingress+"/v3/clusters", bearer, "")
+	out.fetch(t, "answer: CloudEvent, Kafka down", "POST", ingress+"/v1/topics/pets/cloudevents", bearer, petV2)
 	for _, p := range []string{"/readyz", "/healthz", "/metrics", "/v1/catalog", "/v1/recent", "/ui", "/ui/live"} {
 		out.fetch(t, "admin "+p, "GET", admin+p, bearer, "")
 	}
