@@ -251,7 +251,6 @@ func wrongCredentials(t *testing.T, out outputs) {
 	out.fetch(t, "answer: malformed body with the token", "POST", produce, bearer, `{"records":[`+listenTokenInline)
 	out.fetch(t, "answer: the token without a scheme", "POST", produce, listenTokenInline, records(petV2))
 	out.fetch(t, "answer: REST Proxy v2, Kafka down", "POST", ingress+"/topics/pets", bearer, `{"records":[{"value":`+petV2+`}]}`)
-	out.fetch(t, "answer: REST Proxy v3 clusters, Kafka down", "GET", ingress+"/v3/clusters", bearer, "")
 	out.fetch(t, "answer: CloudEvent, Kafka down", "POST", ingress+"/v1/topics/pets/cloudevents", bearer, petV2)
 	for _, p := range []string{"/readyz", "/healthz", "/metrics", "/v1/catalog", "/v1/recent", "/ui", "/ui/live"} {
 		out.fetch(t, "admin "+p, "GET", admin+p, bearer, "")
@@ -339,6 +338,8 @@ func workingThenRefused(t *testing.T, out outputs) {
 	out.fetch(t, "answer: invalid record", "POST", produce, bearer, records(petV2Bad))
 	out.fetch(t, "answer: unknown subject", "POST", ingress+"/v1/topics/no-such-subject/records", bearer, records(petV2))
 	out.fetch(t, "answer: the inline token of another run", "POST", produce, "Bearer "+listenTokenInline, records(petV2))
+	out.fetch(t, "answer: REST Proxy v3 clusters", "GET", ingress+"/v3/clusters", bearer, "")
+	out.fetch(t, "answer: REST Proxy v3 produce", "POST", ingress+"/v3/clusters/any/topics/pets/records", bearer, `{"value":{"type":"JSON","data":`+petV2+`}}`)
 
 	// The app refuses the delivery: it is dead-lettered with the reason.
 	dl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumeTopics("pets.dlq"),
