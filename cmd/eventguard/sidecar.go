@@ -226,6 +226,9 @@ func (s *sidecar) run(ctx context.Context, lns map[string]net.Listener) error {
 			ReadHeaderTimeout: min(10*time.Second, s.cfg.Listen.ReadTimeout),
 			ReadTimeout:       s.cfg.Listen.ReadTimeout,
 			IdleTimeout:       s.cfg.Listen.IdleTimeout,
+			// net/http's own complaints (TLS handshakes that fail, a
+			// client that sends garbage) in the sidecar's log, as warnings.
+			ErrorLog: slog.NewLogLogger(s.log.With("listener", name).Handler(), slog.LevelWarn),
 		}
 		servers[name] = srv
 		go func(name string, ln net.Listener) {
